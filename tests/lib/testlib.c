@@ -35,8 +35,9 @@ const char *t_env(const char *name)
     const char *v = getenv(name);
 
     if (!v || !*v) {
-        fprintf(stderr, "test: environment variable \"%s\" is not set\n"
-                        "hint: run integration tests through tests/harness/with-env.sh\n",
+        fprintf(stderr,
+                "test: environment variable \"%s\" is not set\n"
+                "hint: run integration tests through tests/harness/with-env.sh\n",
                 name);
         exit(2);
     }

@@ -69,26 +69,26 @@ int t_env_int(const char *name);
 /* ---- HTTP through libcurl ---------------------------------------------- */
 
 struct t_resp {
-    long status;         /* HTTP status of the final response, 0 on transport error */
-    char *body;          /* NUL-terminated */
+    long status; /* HTTP status of the final response, 0 on transport error */
+    char *body;  /* NUL-terminated */
     size_t body_len;
-    char *headers;       /* raw header block(s) of the final response */
-    char *location;      /* Location header, if any */
+    char *headers;  /* raw header block(s) of the final response */
+    char *location; /* Location header, if any */
     char curl_error[256];
     int curl_code;
-    json_t *json;        /* body parsed (NULL if not JSON); keys keep their order */
+    json_t *json; /* body parsed (NULL if not JSON); keys keep their order */
 };
 
 struct t_req {
-    const char *method;    /* "GET", "PUT", "POST", ... */
+    const char *method; /* "GET", "PUT", "POST", ... */
     const char *url;
-    const char *userpwd;   /* "user:pass" for Basic auth, NULL for none */
+    const char *userpwd;     /* "user:pass" for Basic auth, NULL for none */
     const char *headers[64]; /* "Name: value" strings, NULL-terminated */
-    const char *body;      /* may be NULL */
+    const char *body;        /* may be NULL */
     size_t body_len;
-    bool chunked;          /* send body with Transfer-Encoding: chunked */
-    bool follow;           /* follow 307 with credentials (--location-trusted) */
-    long timeout_ms;       /* default 30000 */
+    bool chunked;    /* send body with Transfer-Encoding: chunked */
+    bool follow;     /* follow 307 with credentials (--location-trusted) */
+    long timeout_ms; /* default 30000 */
 };
 
 /* Performs the request. Always returns (status 0 on transport errors). */

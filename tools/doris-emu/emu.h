@@ -89,9 +89,9 @@ enum emu_kind {
 
 struct emu_type {
     enum emu_kind kind;
-    int length;    /* CHAR / VARCHAR byte length */
-    int precision; /* DECIMAL */
-    int scale;     /* DECIMAL scale, DATETIME fractional digits */
+    int length;            /* CHAR / VARCHAR byte length */
+    int precision;         /* DECIMAL */
+    int scale;             /* DECIMAL scale, DATETIME fractional digits */
     struct emu_type *elem; /* ARRAY element, owned */
 };
 
@@ -138,8 +138,8 @@ struct emu_value {
  * Accepts "UTC", "+HH:MM" / "-HH:MM" and IANA names from /usr/share/zoneinfo.
  */
 struct emu_tz {
-    bool named;       /* IANA name (offset depends on the instant) */
-    int offset_sec;   /* fixed offset when !named */
+    bool named;     /* IANA name (offset depends on the instant) */
+    int offset_sec; /* fixed offset when !named */
     char name[64];
 };
 
@@ -147,7 +147,7 @@ int emu_tz_parse(const char *text, struct emu_tz *tz, struct emu_err *err);
 
 enum emu_conv {
     EMU_CONV_OK = 0,
-    EMU_CONV_BAD = 1,      /* not a value of the type: NULL in non-strict mode, filtered in strict */
+    EMU_CONV_BAD = 1, /* not a value of the type: NULL in non-strict mode, filtered in strict */
     EMU_CONV_OVERFLOW = 2, /* a value of the type but out of range / too long: always filtered */
 };
 
@@ -195,8 +195,8 @@ struct emu_table {
     int buckets;    /* 0 = AUTO */
     bool merge_on_write;
     bool light_schema_change;
-    int seq_col;        /* index of function_column.sequence_col, or -1 */
-    bool has_seq_type;  /* function_column.sequence_type: hidden __DORIS_SEQUENCE_COL__ */
+    int seq_col;       /* index of function_column.sequence_col, or -1 */
+    bool has_seq_type; /* function_column.sequence_type: hidden __DORIS_SEQUENCE_COL__ */
     struct emu_type seq_type;
     json_t *properties; /* object name -> string, as given (plus defaults) */
     char *comment;
@@ -234,8 +234,7 @@ struct emu_batch {
     struct emu_buf rows;
 };
 
-void emu_batch_init(struct emu_batch *b, struct emu_table *table, const int *col_of_val,
-                    int nvals);
+void emu_batch_init(struct emu_batch *b, struct emu_table *table, const int *col_of_val, int nvals);
 void emu_batch_fini(struct emu_batch *b);
 void emu_batch_row_begin(struct emu_batch *b, bool is_delete);
 void emu_batch_put(struct emu_batch *b, const struct emu_value *v);
@@ -284,8 +283,8 @@ bool emu_store_db_exists(struct emu_store *s, const char *db);
  * returns 1 with *txn_id the existing transaction and *existing its state;
  * aborted labels are reused. The label row is persisted before returning.
  */
-int emu_store_txn_begin(struct emu_store *s, const char *db, const char *label,
-                        const char *table, int64_t *txn_id, enum emu_txn_state *existing);
+int emu_store_txn_begin(struct emu_store *s, const char *db, const char *label, const char *table,
+                        int64_t *txn_id, enum emu_txn_state *existing);
 
 /*
  * Finishes a load: applies batch atomically (all rows or none) and marks the
@@ -438,8 +437,8 @@ struct emu_load_env {
     struct emu_store *store;
     const char *be_host; /* for ErrorURL: http://be_host:be_port/api/_load_error_log?file=.. */
     int be_port;
-    long max_body_mb;      /* streaming_load_max_mb (default 10240) */
-    long json_max_mb;      /* streaming_load_json_max_mb (default 100) */
+    long max_body_mb; /* streaming_load_max_mb (default 10240) */
+    long json_max_mb; /* streaming_load_json_max_mb (default 100) */
 };
 
 /*
@@ -453,9 +452,8 @@ struct emu_load_env {
  * the complete answer object (Status "Fail" or "Label Already Exists", keys
  * in §2.2 order) so that the body is never read.
  */
-struct emu_load *emu_load_begin(const struct emu_load_env *env, const char *db,
-                                const char *table, emu_header_fn header, void *req,
-                                json_t **answer);
+struct emu_load *emu_load_begin(const struct emu_load_env *env, const char *db, const char *table,
+                                emu_header_fn header, void *req, json_t **answer);
 
 /* Feeds body bytes as they arrive (any split). Returns 0, or -1 once the
  * load has failed (the error is kept for the answer; further bytes are

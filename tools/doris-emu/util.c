@@ -84,8 +84,7 @@ void emu_buf_printf(struct emu_buf *b, const char *fmt, ...)
 
 /* ---- batches ------------------------------------------------------------ */
 
-void emu_batch_init(struct emu_batch *b, struct emu_table *table, const int *col_of_val,
-                    int nvals)
+void emu_batch_init(struct emu_batch *b, struct emu_table *table, const int *col_of_val, int nvals)
 {
     memset(b, 0, sizeof(*b));
     b->table = emu_table_ref(table);

@@ -1,0 +1,96 @@
+/*
+ * main.c - pg2doris entry point: global flags and subcommand dispatch.
+ *
+ * Each subcommand owns its flags; main only finds the command, answers
+ * --help / --version, and turns the command's result into an exit code
+ * (p2d_error.h, enum p2d_exit).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "p2d_error.h"
+#include "p2d_version.h"
+
+struct command {
+    const char *name;
+    const char *summary;
+    const char *usage;
+    int (*run)(int argc, char **argv); /* NULL: not part of this build yet */
+};
+
+static const struct command commands[] = {
+    {"sync", "schema sync, parallel full load, then incremental sync from the WAL",
+     "pg2doris sync --source CONNINFO --dest URL [--mode schema,full,incremental] [flags]", NULL},
+    {"precheck", "check source and destination before a sync, item by item",
+     "pg2doris precheck --source CONNINFO --dest URL [flags]", NULL},
+    {"verify", "compare source and destination tables (counts, keyed rows)",
+     "pg2doris verify --source CONNINFO --dest URL [--full] [flags]", NULL},
+    {"drop", "remove the replication slot and publication of a job, forget its state",
+     "pg2doris drop --source CONNINFO --state DIR", NULL},
+    {"status", "show a job's progress and lag from its state directory",
+     "pg2doris status --state DIR", NULL},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void print_help(FILE *out)
+{
+    fprintf(out, "pg2doris %s - keep Apache Doris / SelectDB in step with PostgreSQL\n\n",
+            P2D_VERSION);
+    fprintf(out, "usage: pg2doris COMMAND [flags]\n       pg2doris COMMAND --help\n\n");
+    fprintf(out, "commands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-10s %s%s\n", commands[i].name, commands[i].summary,
+                commands[i].run ? "" : " (not in this build yet)");
+    fprintf(out, "\nglobal flags:\n  --help     this text\n  --version  version and build\n");
+    fprintf(out, "\nexit codes: 0 ok, 1 internal, 2 usage, 3 precheck, 4 source, 5 destination,\n"
+                 "            6 verify mismatch, 7 state, 8 interrupted\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const struct command *cmd;
+
+    if (argc < 2) {
+        print_help(stderr);
+        return P2D_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        if (argc > 2 && (cmd = find_command(argv[2])) != NULL) {
+            printf("usage: %s\n\n%s\n", cmd->usage, cmd->summary);
+            return P2D_EXIT_OK;
+        }
+        print_help(stdout);
+        return P2D_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("pg2doris %s (%s)\n", P2D_VERSION, P2D_GIT_SHA);
+        return P2D_EXIT_OK;
+    }
+    cmd = find_command(argv[1]);
+    if (!cmd) {
+        fprintf(stderr, "pg2doris: unknown command \"%s\"\n", argv[1]);
+        fprintf(stderr, "hint: run \"pg2doris --help\" for the list of commands\n");
+        return P2D_EXIT_USAGE;
+    }
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: %s\n\n%s\n", cmd->usage, cmd->summary);
+            return P2D_EXIT_OK;
+        }
+    }
+    if (!cmd->run) {
+        fprintf(stderr, "pg2doris: command \"%s\" is not part of this build yet\n", cmd->name);
+        return P2D_EXIT_USAGE;
+    }
+    return cmd->run(argc - 1, argv + 1);
+}
