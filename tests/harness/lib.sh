@@ -69,7 +69,8 @@ h_pg_start() {
     id postgres >/dev/null 2>&1 || { h_log "user postgres missing: run tools/install-deps.sh"; return 1; }
     H_PGDATA="$H_TMP/pgdata"
     mkdir -p "$H_PGDATA" "$H_TMP/pgsock"
-    chown postgres: "$H_PGDATA" "$H_TMP/pgsock"
+    touch "$H_TMP/postgres.log"
+    chown postgres: "$H_PGDATA" "$H_TMP/pgsock" "$H_TMP/postgres.log"
     runuser -u postgres -- "$H_PGBIN/initdb" -D "$H_PGDATA" -U postgres -A trust -E UTF8 \
         --locale=C.UTF-8 >"$H_TMP/initdb.log" 2>&1 || { cat "$H_TMP/initdb.log" >&2; return 1; }
     cat >>"$H_PGDATA/postgresql.conf" <<CONF

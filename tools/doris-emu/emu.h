@@ -476,4 +476,22 @@ void emu_load_abandon(struct emu_load *l);
  * insertion order, trailing newline. Returns malloc'd text. */
 char *emu_answer_text(const json_t *answer);
 
+/* ------------------------------------------------------------------------ */
+/* Additions by types.c / store.c (appended; see README-store.md)           */
+
+/* STRING and JSON byte limit for emu_value_convert (default 1048576, BE
+ * string_type_length_soft_limit_bytes). Set once at startup. */
+void emu_types_set_string_limit(size_t bytes);
+/* Lower-case Doris name of a kind ("int", "varchar", "text", ...). */
+const char *emu_type_kind_name(enum emu_kind k);
+/* Validates one JSON text strictly (RFC 8259) and appends it to out with
+ * insignificant whitespace removed; false (out may hold partial text) if
+ * invalid. */
+bool emu_json_minify(const char *p, size_t n, struct emu_buf *out);
+
+/* Number of label transactions currently known (tests, admin). */
+int64_t emu_store_txn_count(struct emu_store *s);
+/* State of a transaction by id; -1 if unknown. */
+int emu_store_txn_state(struct emu_store *s, int64_t txn_id);
+
 #endif /* EMU_H */

@@ -1,0 +1,469 @@
+/*
+ * types_test.c - doris-emu types.c: type names, key bans, time zones, and
+ * the conversion of every kind, table-driven, including limits, canonical
+ * forms and rejections.
+ */
+#include "emu.h"
+#include "testlib.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct conv_case {
+    const char *type;
+    const char *in;
+    enum emu_conv want;
+    const char *out; /* canonical text / number as text; NULL when not OK */
+};
+
+/* Renders a converted value as text for comparison. */
+static void render(const struct emu_value *v, char *buf, size_t len)
+{
+    switch (v->kind) {
+    case EMU_V_NULL:
+        snprintf(buf, len, "NULL");
+        break;
+    case EMU_V_INT:
+        snprintf(buf, len, "%lld", (long long)v->i);
+        break;
+    case EMU_V_REAL:
+        snprintf(buf, len, "%.9g", v->r);
+        break;
+    case EMU_V_TEXT:
+        snprintf(buf, len, "%.*s", (int)v->n, v->s);
+        break;
+    }
+}
+
+static const struct conv_case cases[] = {
+    /* BOOLEAN */
+    {"BOOLEAN", "true", EMU_CONV_OK, "1"},
+    {"BOOLEAN", "FALSE", EMU_CONV_OK, "0"},
+    {"BOOLEAN", "1", EMU_CONV_OK, "1"},
+    {"BOOLEAN", " 0 ", EMU_CONV_OK, "0"},
+    {"BOOLEAN", "yes", EMU_CONV_BAD, NULL},
+    {"BOOLEAN", "2", EMU_CONV_BAD, NULL},
+    /* integers */
+    {"TINYINT", "127", EMU_CONV_OK, "127"},
+    {"TINYINT", "-128", EMU_CONV_OK, "-128"},
+    {"TINYINT", "128", EMU_CONV_OVERFLOW, NULL},
+    {"TINYINT", "-129", EMU_CONV_OVERFLOW, NULL},
+    {"SMALLINT", "32767", EMU_CONV_OK, "32767"},
+    {"SMALLINT", "-32769", EMU_CONV_OVERFLOW, NULL},
+    {"INT", "+42", EMU_CONV_OK, "42"},
+    {"INT", " 7 ", EMU_CONV_OK, "7"},
+    {"INT", "2147483647", EMU_CONV_OK, "2147483647"},
+    {"INT", "-2147483648", EMU_CONV_OK, "-2147483648"},
+    {"INT", "2147483648", EMU_CONV_OVERFLOW, NULL},
+    {"INT", "1.5", EMU_CONV_BAD, NULL},
+    {"INT", "", EMU_CONV_BAD, NULL},
+    {"INT", "-", EMU_CONV_BAD, NULL},
+    {"INT", "12a", EMU_CONV_BAD, NULL},
+    {"BIGINT", "9223372036854775807", EMU_CONV_OK, "9223372036854775807"},
+    {"BIGINT", "-9223372036854775808", EMU_CONV_OK, "-9223372036854775808"},
+    {"BIGINT", "9223372036854775808", EMU_CONV_OVERFLOW, NULL},
+    {"BIGINT", "99999999999999999999999", EMU_CONV_OVERFLOW, NULL},
+    {"BIGINT", "99999999999999999999999x", EMU_CONV_BAD, NULL},
+    /* LARGEINT */
+    {"LARGEINT", "170141183460469231731687303715884105727", EMU_CONV_OK,
+     "170141183460469231731687303715884105727"},
+    {"LARGEINT", "-170141183460469231731687303715884105728", EMU_CONV_OK,
+     "-170141183460469231731687303715884105728"},
+    {"LARGEINT", "170141183460469231731687303715884105728", EMU_CONV_OVERFLOW, NULL},
+    {"LARGEINT", "+007", EMU_CONV_OK, "7"},
+    {"LARGEINT", "-0", EMU_CONV_OK, "0"},
+    {"LARGEINT", "1e5", EMU_CONV_BAD, NULL},
+    /* DECIMAL */
+    {"DECIMAL(10,2)", "123.456", EMU_CONV_OK, "123.46"},
+    {"DECIMAL(10,2)", "123.454", EMU_CONV_OK, "123.45"},
+    {"DECIMAL(10,2)", "-123.455", EMU_CONV_OK, "-123.46"},
+    {"DECIMAL(10,2)", "5", EMU_CONV_OK, "5.00"},
+    {"DECIMAL(10,2)", ".5", EMU_CONV_OK, "0.50"},
+    {"DECIMAL(10,2)", "5.", EMU_CONV_OK, "5.00"},
+    {"DECIMAL(10,2)", "-0.001", EMU_CONV_OK, "0.00"},
+    {"DECIMAL(10,2)", "00012.30", EMU_CONV_OK, "12.30"},
+    {"DECIMAL(10,2)", "1.5e2", EMU_CONV_OK, "150.00"},
+    {"DECIMAL(10,2)", "1234E-3", EMU_CONV_OK, "1.23"},
+    {"DECIMAL(10,2)", "99999999.99", EMU_CONV_OK, "99999999.99"},
+    {"DECIMAL(10,2)", "99999999.995", EMU_CONV_OVERFLOW, NULL},
+    {"DECIMAL(10,2)", "100000000", EMU_CONV_OVERFLOW, NULL},
+    {"DECIMAL(10,2)", "1e9", EMU_CONV_OVERFLOW, NULL},
+    {"DECIMAL(10,2)", "abc", EMU_CONV_BAD, NULL},
+    {"DECIMAL(10,2)", "1.2.3", EMU_CONV_BAD, NULL},
+    {"DECIMAL(10,2)", "e5", EMU_CONV_BAD, NULL},
+    {"DECIMAL(5,0)", "99999.5", EMU_CONV_OVERFLOW, NULL},
+    {"DECIMAL(5,0)", "12345.4", EMU_CONV_OK, "12345"},
+    {"DECIMAL(5,0)", "1234.5", EMU_CONV_OK, "1235"},
+    {"DECIMAL(3,3)", "0.9994", EMU_CONV_OK, "0.999"},
+    {"DECIMAL(3,3)", "0.9995", EMU_CONV_OVERFLOW, NULL},
+    {"DECIMAL(38,0)", "99999999999999999999999999999999999999", EMU_CONV_OK,
+     "99999999999999999999999999999999999999"},
+    {"DECIMAL(38,0)", "999999999999999999999999999999999999999", EMU_CONV_OVERFLOW, NULL},
+    {"DECIMAL", "1.0000000005", EMU_CONV_OK, "1.000000001"},
+    /* FLOAT / DOUBLE */
+    {"DOUBLE", "1.5", EMU_CONV_OK, "1.5"},
+    {"DOUBLE", "-2e-3", EMU_CONV_OK, "-0.002"},
+    {"DOUBLE", "NaN", EMU_CONV_OK, "NaN"},
+    {"DOUBLE", "Infinity", EMU_CONV_OK, "inf"},
+    {"DOUBLE", "-Infinity", EMU_CONV_OK, "-inf"},
+    {"DOUBLE", "1e400", EMU_CONV_OVERFLOW, NULL},
+    {"DOUBLE", "0x10", EMU_CONV_BAD, NULL},
+    {"DOUBLE", "1.5x", EMU_CONV_BAD, NULL},
+    {"FLOAT", "3.4e38", EMU_CONV_OK, "3.39999995e+38"},
+    {"FLOAT", "3.5e38", EMU_CONV_OVERFLOW, NULL},
+    {"FLOAT", "0.1", EMU_CONV_OK, "0.100000001"},
+    /* DATE */
+    {"DATE", "2024-02-29", EMU_CONV_OK, "2024-02-29"},
+    {"DATE", "2023-02-29", EMU_CONV_BAD, NULL},
+    {"DATE", "1900-02-29", EMU_CONV_BAD, NULL},
+    {"DATE", "2000-02-29", EMU_CONV_OK, "2000-02-29"},
+    {"DATE", "20240131", EMU_CONV_OK, "2024-01-31"},
+    {"DATE", "2024-1-5", EMU_CONV_OK, "2024-01-05"},
+    {"DATE", "2024/01/05", EMU_CONV_OK, "2024-01-05"},
+    {"DATE", "2024-01-05 00:00:00", EMU_CONV_OK, "2024-01-05"},
+    {"DATE", "2024-01-05 13:14:15", EMU_CONV_OK, "2024-01-05"},
+    {"DATE", "0000-01-01", EMU_CONV_OK, "0000-01-01"},
+    {"DATE", "9999-12-31", EMU_CONV_OK, "9999-12-31"},
+    {"DATE", "2024-13-01", EMU_CONV_BAD, NULL},
+    {"DATE", "2024-04-31", EMU_CONV_BAD, NULL},
+    {"DATE", "hello", EMU_CONV_BAD, NULL},
+    {"DATE", "10000-01-01", EMU_CONV_BAD, NULL},
+    /* DATETIME */
+    {"DATETIME", "2024-01-02 03:04:05", EMU_CONV_OK, "2024-01-02 03:04:05"},
+    {"DATETIME", "2024-01-02T03:04:05", EMU_CONV_OK, "2024-01-02 03:04:05"},
+    {"DATETIME", "2024-01-02", EMU_CONV_OK, "2024-01-02 00:00:00"},
+    {"DATETIME", "20240102030405", EMU_CONV_OK, "2024-01-02 03:04:05"},
+    {"DATETIME", "2024-01-02 03:04", EMU_CONV_OK, "2024-01-02 03:04:00"},
+    {"DATETIME", "2024-01-02 03:04:05.6", EMU_CONV_OK, "2024-01-02 03:04:06"},
+    {"DATETIME", "2024-01-02 03:04:05.4", EMU_CONV_OK, "2024-01-02 03:04:05"},
+    {"DATETIME(3)", "2024-01-02 03:04:05.1234", EMU_CONV_OK, "2024-01-02 03:04:05.123"},
+    {"DATETIME(3)", "2024-01-02 03:04:05.1235", EMU_CONV_OK, "2024-01-02 03:04:05.124"},
+    {"DATETIME(3)", "2024-01-02 03:04:05", EMU_CONV_OK, "2024-01-02 03:04:05.000"},
+    {"DATETIME(6)", "2024-01-02 03:04:05.123456", EMU_CONV_OK, "2024-01-02 03:04:05.123456"},
+    {"DATETIME(6)", "2023-12-31 23:59:59.9999995", EMU_CONV_OK, "2024-01-01 00:00:00.000000"},
+    {"DATETIME", "9999-12-31 23:59:59", EMU_CONV_OK, "9999-12-31 23:59:59"},
+    {"DATETIME", "9999-12-31 23:59:59.7", EMU_CONV_OVERFLOW, NULL},
+    {"DATETIME", "2024-01-02 24:00:00", EMU_CONV_BAD, NULL},
+    {"DATETIME", "2024-01-02 03:60:00", EMU_CONV_BAD, NULL},
+    {"DATETIME", "2024-01-02 03:04:05Z", EMU_CONV_OK, "2024-01-02 03:04:05"},
+    {"DATETIME", "2024-01-02 08:04:05+08:00", EMU_CONV_OK, "2024-01-02 00:04:05"},
+    {"DATETIME", "2024-01-01 02:00:00+0300", EMU_CONV_OK, "2023-12-31 23:00:00"},
+    {"DATETIME", "2024-01-01 02:00:00-05", EMU_CONV_OK, "2024-01-01 07:00:00"},
+    {"DATETIME", "2024-01-01 02:00:00+25:00", EMU_CONV_BAD, NULL},
+    {"DATETIME", "2024-01-01 02:00:00 garbage", EMU_CONV_BAD, NULL},
+    /* CHAR / VARCHAR / STRING */
+    {"VARCHAR(5)", "hello", EMU_CONV_OK, "hello"},
+    {"VARCHAR(5)", "hello!", EMU_CONV_OVERFLOW, NULL},
+    {"VARCHAR(4)", "\xc3\xa9\xc3\xa9", EMU_CONV_OK, "\xc3\xa9\xc3\xa9"},
+    {"VARCHAR(3)", "\xc3\xa9\xc3\xa9", EMU_CONV_OVERFLOW, NULL},
+    {"CHAR(2)", "ab", EMU_CONV_OK, "ab"},
+    {"CHAR(2)", "abc", EMU_CONV_OVERFLOW, NULL},
+    {"STRING", "  spaces kept  ", EMU_CONV_OK, "  spaces kept  "},
+    {"STRING", "", EMU_CONV_OK, ""},
+    /* JSON */
+    {"JSON", " { \"a\" : [1, 2.50, -3e2], \"b\":null } ", EMU_CONV_OK,
+     "{\"a\":[1,2.50,-3e2],\"b\":null}"},
+    {"JSON", "\"x y\"", EMU_CONV_OK, "\"x y\""},
+    {"JSON", "12", EMU_CONV_OK, "12"},
+    {"JSON", "{\"b\":1,\"a\":2}", EMU_CONV_OK, "{\"b\":1,\"a\":2}"},
+    {"JSON", "{\"s\":\"a\\u00e9\\n\"}", EMU_CONV_OK, "{\"s\":\"a\\u00e9\\n\"}"},
+    {"JSON", "{a:1}", EMU_CONV_BAD, NULL},
+    {"JSON", "[1,]", EMU_CONV_BAD, NULL},
+    {"JSON", "01", EMU_CONV_BAD, NULL},
+    {"JSON", "{\"a\":1} x", EMU_CONV_BAD, NULL},
+    {"JSON", "'a'", EMU_CONV_BAD, NULL},
+    {"JSON", "\"\\x\"", EMU_CONV_BAD, NULL},
+    {"JSON", "tru", EMU_CONV_BAD, NULL},
+    {"JSON", "", EMU_CONV_BAD, NULL},
+    /* ARRAY */
+    {"ARRAY<INT>", "[1,2,3]", EMU_CONV_OK, "[1, 2, 3]"},
+    {"ARRAY<INT>", "[ 1 , null , 3 ]", EMU_CONV_OK, "[1, null, 3]"},
+    {"ARRAY<INT>", "[]", EMU_CONV_OK, "[]"},
+    {"ARRAY<INT>", "[1,x]", EMU_CONV_BAD, NULL},
+    {"ARRAY<TINYINT>", "[1,300]", EMU_CONV_OVERFLOW, NULL},
+    {"ARRAY<VARCHAR(10)>", "[\"a\",\"b,c\"]", EMU_CONV_OK, "[\"a\", \"b,c\"]"},
+    {"ARRAY<VARCHAR(10)>", "['a', 'it''s']", EMU_CONV_BAD, NULL},
+    {"ARRAY<STRING>", "[\"q\\\"x\"]", EMU_CONV_OK, "[\"q\\\"x\"]"},
+    {"ARRAY<ARRAY<INT>>", "[[1,2],[3]]", EMU_CONV_OK, "[[1, 2], [3]]"},
+    {"ARRAY<DECIMAL(5,2)>", "[1.5, 2]", EMU_CONV_OK, "[1.50, 2.00]"},
+    {"ARRAY<DATE>", "[\"2024-01-01\", 20240102]", EMU_CONV_OK, "[\"2024-01-01\", \"2024-01-02\"]"},
+    {"ARRAY<INT>", "1,2", EMU_CONV_BAD, NULL},
+    {"ARRAY<INT>", "[1,2", EMU_CONV_BAD, NULL},
+    /* IPV4 / IPV6 */
+    {"IPV4", "192.168.0.1", EMU_CONV_OK, "192.168.0.1"},
+    {"IPV4", "010.0.0.1", EMU_CONV_OK, "10.0.0.1"},
+    {"IPV4", "256.0.0.1", EMU_CONV_BAD, NULL},
+    {"IPV4", "1.2.3", EMU_CONV_BAD, NULL},
+    {"IPV4", "1.2.3.4.5", EMU_CONV_BAD, NULL},
+    {"IPV6", "2001:0db8:0000:0000:0000:0000:0000:0001", EMU_CONV_OK, "2001:db8::1"},
+    {"IPV6", "::1", EMU_CONV_OK, "::1"},
+    {"IPV6", "1.2.3.4", EMU_CONV_OK, "::ffff:1.2.3.4"},
+    {"IPV6", "2001:db8::g", EMU_CONV_BAD, NULL},
+};
+
+static void test_conversions(void)
+{
+    struct emu_buf scratch;
+
+    emu_buf_init(&scratch);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct conv_case *c = &cases[i];
+        struct emu_type t;
+        struct emu_err err;
+        struct emu_value v;
+        char why[256], got[512];
+        enum emu_conv r;
+
+        if (emu_type_parse(c->type, &t, &err) != 0) {
+            t_fail_at(__FILE__, __LINE__, "type %s did not parse: %s", c->type, err.msg);
+            continue;
+        }
+        r = emu_value_convert(&t, c->in, strlen(c->in), NULL, &scratch, &v, why, sizeof(why));
+        if ((int)r != (int)c->want) {
+            t_fail_at(__FILE__, __LINE__, "%s <- '%s': got result %d (%s), want %d", c->type, c->in,
+                      (int)r, why, (int)c->want);
+        } else if (c->out) {
+            render(&v, got, sizeof(got));
+            if (strcmp(got, c->out) != 0)
+                t_fail_at(__FILE__, __LINE__, "%s <- '%s': got '%s', want '%s'", c->type, c->in,
+                          got, c->out);
+            else
+                t_passed++;
+        } else {
+            T_CHECK(why[0] != '\0');
+        }
+        emu_type_fini(&t);
+    }
+    emu_buf_fini(&scratch);
+}
+
+static void test_kinds_and_reasons(void)
+{
+    struct emu_buf sb;
+    struct emu_type t;
+    struct emu_err err;
+    struct emu_value v;
+    char why[128];
+
+    emu_buf_init(&sb);
+    T_EQ_INT(emu_type_parse("VARCHAR(3)", &t, &err), 0);
+    T_EQ_INT(emu_value_convert(&t, "abcd", 4, NULL, &sb, &v, why, sizeof(why)), EMU_CONV_OVERFLOW);
+    T_EQ_STR(why, "the length of input is too long than schema");
+    /* zero-copy for strings: points into the input */
+    {
+        const char *in = "abc";
+
+        T_EQ_INT(emu_value_convert(&t, in, 3, NULL, &sb, &v, why, sizeof(why)), EMU_CONV_OK);
+        T_CHECK(v.s == in);
+        T_EQ_INT(v.kind, EMU_V_TEXT);
+    }
+    emu_type_fini(&t);
+    T_EQ_INT(emu_type_parse("DOUBLE", &t, &err), 0);
+    emu_value_convert(&t, "nan", 3, NULL, &sb, &v, why, sizeof(why));
+    T_EQ_INT(v.kind, EMU_V_TEXT);
+    emu_value_convert(&t, "2.5", 3, NULL, &sb, &v, why, sizeof(why));
+    T_EQ_INT(v.kind, EMU_V_REAL);
+    emu_type_fini(&t);
+    /* STRING limit is settable */
+    T_EQ_INT(emu_type_parse("STRING", &t, &err), 0);
+    emu_types_set_string_limit(4);
+    T_EQ_INT(emu_value_convert(&t, "abcde", 5, NULL, &sb, &v, why, sizeof(why)), EMU_CONV_OVERFLOW);
+    emu_types_set_string_limit(1048576);
+    T_EQ_INT(emu_value_convert(&t, "abcde", 5, NULL, &sb, &v, why, sizeof(why)), EMU_CONV_OK);
+    emu_type_fini(&t);
+    /* input without a terminating NUL is respected */
+    T_EQ_INT(emu_type_parse("INT", &t, &err), 0);
+    T_EQ_INT(emu_value_convert(&t, "12345", 2, NULL, &sb, &v, why, sizeof(why)), EMU_CONV_OK);
+    T_EQ_INT(v.i, 12);
+    emu_type_fini(&t);
+    emu_buf_fini(&sb);
+}
+
+struct type_case {
+    const char *in;
+    const char *lower; /* NULL: parse error expected, err in lower-case of msg */
+    const char *err;
+};
+
+static const struct type_case type_cases[] = {
+    {"int", "int", NULL},
+    {"INTEGER", "int", NULL},
+    {"varchar(20)", "varchar(20)", NULL},
+    {"VARCHAR", "varchar(65533)", NULL},
+    {"DECIMAL", "decimal(38,9)", NULL},
+    {"DECIMAL(10)", "decimal(10,0)", NULL},
+    {"decimalv3(18, 2)", "decimal(18,2)", NULL},
+    {"DATETIMEV2(6)", "datetime(6)", NULL},
+    {"DATETIME", "datetime", NULL},
+    {"DATEV2", "date", NULL},
+    {"TEXT", "text", NULL},
+    {"STRING", "text", NULL},
+    {"JSONB", "json", NULL},
+    {"ARRAY<INT>", "array<int>", NULL},
+    {"array<array<varchar(3)>>", "array<array<varchar(3)>>", NULL},
+    {"BOOL", "boolean", NULL},
+    {"LARGEINT", "largeint", NULL},
+    {"IPV6", "ipv6", NULL},
+    {"DECIMAL(39,2)", NULL,
+     "Precision of decimal must between 1 and 38. Precision was set to: 39."},
+    {"DECIMAL(5,6)", NULL, "Scale of decimal must between 0 and precision. Scale was set to: 6."},
+    {"VARCHAR(65534)", NULL, "Varchar size must between 1 and 65533. Size was set to: 65534."},
+    {"CHAR(256)", NULL, "Char size must between 1 and 255. Size was set to: 256."},
+    {"DATETIME(7)", NULL, "Scale of Datetime/Time must between 0 and 6. Scale was set to: 7."},
+    {"FOO", NULL, "Unknown type 'FOO'"},
+    {"INT(", NULL, "Unknown type 'INT('"},
+    {"ARRAY<INT", NULL, "Unknown type 'ARRAY<INT'"},
+};
+
+static void test_type_names(void)
+{
+    for (size_t i = 0; i < sizeof(type_cases) / sizeof(type_cases[0]); i++) {
+        const struct type_case *c = &type_cases[i];
+        struct emu_type t, copy;
+        struct emu_err err = {"", ""};
+        int rc = emu_type_parse(c->in, &t, &err);
+
+        if (c->lower) {
+            struct emu_buf b, b2;
+
+            T_EQ_INT(rc, 0);
+            if (rc != 0)
+                continue;
+            emu_buf_init(&b);
+            emu_buf_init(&b2);
+            emu_type_format(&t, true, &b);
+            T_EQ_STR(b.data, c->lower);
+            /* upper form parses back to the same type */
+            emu_type_format(&t, false, &b2);
+            T_EQ_INT(emu_type_parse(b2.data, &copy, &err), 0);
+            b.len = 0;
+            emu_type_format(&copy, true, &b);
+            T_EQ_STR(b.data, c->lower);
+            emu_type_fini(&copy);
+            T_EQ_INT(emu_type_copy(&copy, &t), 0);
+            emu_type_fini(&copy);
+            emu_type_fini(&t);
+            emu_buf_fini(&b);
+            emu_buf_fini(&b2);
+        } else {
+            T_EQ_INT(rc, -1);
+            T_EQ_STR(err.msg, c->err);
+        }
+    }
+}
+
+static void test_key_bans(void)
+{
+    static const struct {
+        const char *type;
+        const char *ban;
+    } bans[] = {
+        {"INT", NULL},
+        {"VARCHAR(10)", NULL},
+        {"DATETIME", NULL},
+        {"DECIMAL(10,2)", NULL},
+        {"FLOAT", "Float or double can not used as a key, use decimal instead."},
+        {"DOUBLE", "Float or double can not used as a key, use decimal instead."},
+        {"STRING", "String Type should not be used in key column[%s]."},
+        {"JSON", "JSONB type should not be used in key column[%s]."},
+        {"ARRAY<INT>",
+         "Array can only be used in the non-key column of the duplicate table at present."},
+    };
+
+    for (size_t i = 0; i < sizeof(bans) / sizeof(bans[0]); i++) {
+        struct emu_type t;
+        struct emu_err err;
+        const char *got;
+
+        T_EQ_INT(emu_type_parse(bans[i].type, &t, &err), 0);
+        got = emu_type_key_ban(&t);
+        if (bans[i].ban)
+            T_EQ_STR(got, bans[i].ban);
+        else
+            T_CHECK(got == NULL);
+        emu_type_fini(&t);
+    }
+}
+
+static void conv_dt_tz(const char *tzname, const char *in, const char *want)
+{
+    struct emu_tz tz;
+    struct emu_err err;
+    struct emu_type t;
+    struct emu_buf sb;
+    struct emu_value v;
+    char why[128];
+
+    emu_buf_init(&sb);
+    T_EQ_INT(emu_tz_parse(tzname, &tz, &err), 0);
+    T_EQ_INT(emu_type_parse("DATETIME", &t, &err), 0);
+    T_EQ_INT(emu_value_convert(&t, in, strlen(in), &tz, &sb, &v, why, sizeof(why)), EMU_CONV_OK);
+    if (v.kind == EMU_V_TEXT)
+        T_EQ_STR(sb.data + (v.s - sb.data), want);
+    emu_buf_fini(&sb);
+}
+
+static void test_time_zones(void)
+{
+    struct emu_tz tz;
+    struct emu_err err;
+
+    T_EQ_INT(emu_tz_parse("UTC", &tz, &err), 0);
+    T_EQ_INT(tz.named, 0);
+    T_EQ_INT(emu_tz_parse("+08:00", &tz, &err), 0);
+    T_EQ_INT(tz.offset_sec, 8 * 3600);
+    T_EQ_INT(emu_tz_parse("-05:30", &tz, &err), 0);
+    T_EQ_INT(tz.offset_sec, -(5 * 3600 + 30 * 60));
+    T_EQ_INT(emu_tz_parse("Asia/Shanghai", &tz, &err), 0);
+    T_EQ_INT(tz.named, 1);
+    T_EQ_INT(emu_tz_parse("CST", &tz, &err), 0);
+    T_EQ_STR(tz.name, "Asia/Shanghai");
+    T_EQ_INT(emu_tz_parse("Mars/Olympus", &tz, &err), -1);
+    T_HAS_STR(err.msg, "Mars/Olympus");
+    T_EQ_INT(emu_tz_parse("../../etc/passwd", &tz, &err), -1);
+
+    /* values without a zone are never shifted */
+    conv_dt_tz("Asia/Shanghai", "2024-01-02 03:04:05", "2024-01-02 03:04:05");
+    /* with a zone: converted into the load's zone */
+    conv_dt_tz("+08:00", "2024-01-02 00:00:00Z", "2024-01-02 08:00:00");
+    conv_dt_tz("Asia/Shanghai", "2024-01-02 00:00:00Z", "2024-01-02 08:00:00");
+    conv_dt_tz("Asia/Shanghai", "2024-01-01 20:00:00-05:00", "2024-01-02 09:00:00");
+    /* DST: New York is UTC-5 in January, UTC-4 in July */
+    conv_dt_tz("America/New_York", "2024-01-15 12:00:00Z", "2024-01-15 07:00:00");
+    conv_dt_tz("America/New_York", "2024-07-15 12:00:00Z", "2024-07-15 08:00:00");
+    /* transition instant: 2024-03-10 07:00 UTC = 03:00 EDT */
+    conv_dt_tz("America/New_York", "2024-03-10 06:59:59Z", "2024-03-10 01:59:59");
+    conv_dt_tz("America/New_York", "2024-03-10 07:00:00Z", "2024-03-10 03:00:00");
+    conv_dt_tz("-03:00", "2024-01-01 01:00:00+00:00", "2023-12-31 22:00:00");
+}
+
+static void test_json_minify(void)
+{
+    struct emu_buf b;
+
+    emu_buf_init(&b);
+    T_CHECK(
+        emu_json_minify("[ 1 , { \"a b\" : true } ]", strlen("[ 1 , { \"a b\" : true } ]"), &b));
+    T_EQ_STR(b.data, "[1,{\"a b\":true}]");
+    b.len = 0;
+    T_CHECK(!emu_json_minify("[1 2]", 5, &b));
+    b.len = 0;
+    T_CHECK(!emu_json_minify("\"a\tb\"", 5, &b)); /* raw control char */
+    b.len = 0;
+    T_CHECK(!emu_json_minify("-", 1, &b));
+    b.len = 0;
+    T_CHECK(!emu_json_minify("1.", 2, &b));
+    emu_buf_fini(&b);
+}
+
+int main(void)
+{
+    test_conversions();
+    test_kinds_and_reasons();
+    test_type_names();
+    test_key_bans();
+    test_time_zones();
+    test_json_minify();
+    return t_done();
+}

@@ -1,0 +1,266 @@
+/*
+ * load_csv.c - the CSV body parser of a Stream Load (doris-protocol.md §1.6,
+ * §1.7): line delimiter and column separator of any length, optional
+ * enclose and escape bytes, trim_double_quotes, skipped header lines, \N
+ * for NULL, rows split across any chunk boundary.
+ *
+ * Speed matters here (discard-mode benchmarks ingest GBs): the common case
+ * (one-byte separator and delimiter, no enclose) runs a 16-byte SSE2 scan
+ * that finds separators and delimiters together, and fields point into the
+ * body chunk without copying. Only a record that straddles two chunks is
+ * copied, into the carry buffer, and parsed from there.
+ */
+#include "load_internal.h"
+
+#include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/* Applies the per-field rules (\N, enclose, trim_double_quotes, escape
+ * flag), checks the column count and hands the row to load_row. */
+static void csv_row(struct emu_load *l, int nf, const char *line, size_t len)
+{
+    struct load_field *f = l->fields;
+    const struct csv_opts *o = &l->csv;
+
+    if (l->lines_skipped < o->skip_lines) {
+        l->lines_skipped++;
+        return;
+    }
+    if (len == 0)
+        return; /* the BE's line reader skips empty lines */
+    for (int i = 0; i < nf; i++) {
+        const char *p = f[i].p;
+        size_t n = f[i].n;
+
+        f[i].flags = 0;
+        if (n == 2 && p[0] == '\\' && p[1] == 'N') {
+            f[i].flags = FLD_NULL;
+            continue;
+        }
+        if (o->enclose >= 0 && n >= 2 && p[0] == (char)o->enclose && p[n - 1] == (char)o->enclose) {
+            f[i].p = p + 1;
+            f[i].n = n - 2;
+        } else if (o->trim_double_quotes && n >= 2 && p[0] == '"' && p[n - 1] == '"') {
+            f[i].p = p + 1;
+            f[i].n = n - 2;
+        }
+        if (o->escape >= 0 && f[i].n && memchr(f[i].p, o->escape, f[i].n))
+            f[i].flags |= FLD_ESCAPED;
+    }
+    if (nf != l->nsrc) {
+        struct emu_buf vals;
+
+        emu_buf_init(&vals);
+        for (int i = 0; i < nf; i++) {
+            if (f[i].flags & FLD_NULL)
+                emu_buf_append(&vals, "\\N", 2);
+            else
+                emu_buf_append(&vals, f[i].p, f[i].n);
+            emu_buf_append(&vals, ", ", 2);
+        }
+        /* Wording (double spaces included) of CsvReader::_line_split_to_values. */
+        load_filter(l, line, len,
+                    "actual column number in csv file is  %s  schema column number.actual "
+                    "number: %d, schema column number: %d; line delimiter: [%.*s], column "
+                    "separator: [%.*s], %sresult values:[%s]",
+                    nf > l->nsrc ? "more than" : "less than", nf, l->nsrc, (int)o->delim_len,
+                    o->delim, (int)o->sep_len, o->sep, "", vals.data ? vals.data : "");
+        emu_buf_fini(&vals);
+        return;
+    }
+    load_row(l, f, line, len);
+}
+
+static inline void add_field(struct emu_load *l, int *nf, const char *p, size_t n)
+{
+    if (*nf >= l->fields_cap)
+        load_fields_reserve(l, *nf + 1);
+    l->fields[*nf].p = p;
+    l->fields[*nf].n = n;
+    (*nf)++;
+}
+
+/*
+ * One-byte separator and delimiter, no enclose. Parses every complete row in
+ * buf[0..n) (and, at eof, the unterminated last one); returns the bytes
+ * consumed.
+ */
+static size_t scan_simple(struct emu_load *l, const char *buf, size_t n, bool eof)
+{
+    const char sep = l->csv.sep[0], delim = l->csv.delim[0];
+    const char *row = buf, *field = buf;
+    int nf = 0;
+    size_t i = 0;
+
+#ifdef __SSE2__
+    const __m128i vsep = _mm_set1_epi8(sep), vdelim = _mm_set1_epi8(delim);
+
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(buf + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, vsep), _mm_cmpeq_epi8(v, vdelim)));
+
+        while (m) {
+            const char *q = buf + i + (unsigned)__builtin_ctz(m);
+
+            m &= m - 1;
+            add_field(l, &nf, field, (size_t)(q - field));
+            field = q + 1;
+            if (*q == delim) {
+                csv_row(l, nf, row, (size_t)(q - row));
+                nf = 0;
+                row = field;
+            }
+        }
+    }
+#endif
+    for (; i < n; i++) {
+        const char *q = buf + i;
+
+        if (*q != sep && *q != delim)
+            continue;
+        add_field(l, &nf, field, (size_t)(q - field));
+        field = q + 1;
+        if (*q == delim) {
+            csv_row(l, nf, row, (size_t)(q - row));
+            nf = 0;
+            row = field;
+        }
+    }
+    if (eof && row < buf + n) {
+        add_field(l, &nf, field, (size_t)(buf + n - field));
+        csv_row(l, nf, row, (size_t)(buf + n - row));
+        return n;
+    }
+    return (size_t)(row - buf);
+}
+
+static inline bool match_at(const char *buf, size_t n, size_t i, const char *s, size_t len)
+{
+    return i + len <= n && memcmp(buf + i, s, len) == 0;
+}
+
+/* Any separator / delimiter, optional enclose (and escape inside it). */
+static size_t scan_general(struct emu_load *l, const char *buf, size_t n, bool eof)
+{
+    const struct csv_opts *o = &l->csv;
+    size_t row = 0, field = 0, i = 0;
+    bool quoted = false;
+    int nf = 0;
+
+    while (i < n) {
+        char c = buf[i];
+
+        if (quoted) {
+            if (o->escape >= 0 && c == (char)o->escape) {
+                i += 2;
+                continue;
+            }
+            if (c == (char)o->enclose)
+                quoted = false;
+            i++;
+            continue;
+        }
+        if (o->enclose >= 0 && c == (char)o->enclose && i == field) {
+            quoted = true;
+            i++;
+            continue;
+        }
+        if (c == o->sep[0] && match_at(buf, n, i, o->sep, o->sep_len)) {
+            add_field(l, &nf, buf + field, i - field);
+            i += o->sep_len;
+            field = i;
+            continue;
+        }
+        if (c == o->delim[0] && match_at(buf, n, i, o->delim, o->delim_len)) {
+            add_field(l, &nf, buf + field, i - field);
+            csv_row(l, nf, buf + row, i - row);
+            nf = 0;
+            i += o->delim_len;
+            row = field = i;
+            continue;
+        }
+        i++;
+    }
+    if (eof && row < n) {
+        add_field(l, &nf, buf + field, n - field);
+        csv_row(l, nf, buf + row, n - row);
+        return n;
+    }
+    return row;
+}
+
+static size_t scan(struct emu_load *l, const char *buf, size_t n, bool eof)
+{
+    if (l->csv.enclose < 0 && l->csv.sep_len == 1 && l->csv.delim_len == 1)
+        return scan_simple(l, buf, n, eof);
+    return scan_general(l, buf, n, eof);
+}
+
+/* Offset of the first delimiter in carry at or after from, or SIZE_MAX. */
+static size_t find_delim(const struct emu_load *l, size_t from)
+{
+    const char *d = l->csv.delim;
+    size_t dl = l->csv.delim_len;
+    const char *p = l->carry.data + from, *end = l->carry.data + l->carry.len;
+
+    while (p < end) {
+        const char *q = memchr(p, d[0], (size_t)(end - p));
+
+        if (!q)
+            break;
+        if ((size_t)(end - q) >= dl && memcmp(q, d, dl) == 0)
+            return (size_t)(q - l->carry.data);
+        p = q + 1;
+    }
+    return SIZE_MAX;
+}
+
+static void keep_tail(struct emu_load *l, size_t used)
+{
+    size_t rest = l->carry.len - used;
+    size_t dl = l->csv.delim_len;
+
+    if (used && rest)
+        memmove(l->carry.data, l->carry.data + used, rest);
+    l->carry.len = rest;
+    /* No record end lies wholly inside the kept bytes, except possibly a
+     * delimiter whose first bytes are its last dl-1 bytes. */
+    l->carry_scanned = rest >= dl ? rest - (dl - 1) : 0;
+}
+
+void csv_feed(struct emu_load *l, const char *p, size_t n)
+{
+    size_t used;
+
+    if (l->carry.len == 0) {
+        used = scan(l, p, n, false);
+        if (used < n) {
+            emu_buf_append(&l->carry, p + used, n - used);
+            keep_tail(l, 0);
+        }
+        return;
+    }
+    /*
+     * A record started in an earlier chunk. Copy this chunk behind it; a
+     * chunk without any delimiter cannot complete a record, so it is only
+     * appended (a huge field is not rescanned for every chunk).
+     */
+    emu_buf_append(&l->carry, p, n);
+    if (find_delim(l, l->carry_scanned) == SIZE_MAX) {
+        keep_tail(l, 0);
+        return;
+    }
+    used = scan(l, l->carry.data, l->carry.len, false);
+    keep_tail(l, used);
+}
+
+void csv_finish(struct emu_load *l)
+{
+    if (l->carry.len)
+        scan(l, l->carry.data, l->carry.len, true);
+    l->carry.len = 0;
+}
