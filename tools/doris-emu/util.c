@@ -118,7 +118,8 @@ void emu_batch_put(struct emu_batch *b, const struct emu_value *v)
 {
     uint8_t tag = (uint8_t)v->kind;
 
-    emu_buf_reserve(&b->rows, 1 + 8 + 4 + v->n);
+    /* n is only meaningful for text: callers may leave it unset otherwise */
+    emu_buf_reserve(&b->rows, 1 + 8 + 4 + (v->kind == EMU_V_TEXT ? v->n : 0));
     b->rows.data[b->rows.len++] = (char)tag;
     switch (v->kind) {
     case EMU_V_NULL:
