@@ -137,6 +137,27 @@ void ec_load(int fe_port, const char *userpwd, const char *db, const char *table
     t_http(&req, resp);
 }
 
+void ec_load_ex(const char *db, const char *table, const char *const *headers, const char *body,
+                size_t len, bool chunked, struct t_resp *resp)
+{
+    char path[512];
+    struct t_req req = {0};
+    int n = 0;
+
+    snprintf(path, sizeof(path), "/api/%s/%s/_stream_load", db, table);
+    req.method = "PUT";
+    req.url = ec_url(ec_fe_port, path);
+    req.userpwd = "root:";
+    req.follow = true;
+    req.chunked = chunked;
+    req.headers[n++] = "Expect: 100-continue";
+    for (int i = 0; headers && headers[i] && n < 63; i++)
+        req.headers[n++] = headers[i];
+    req.body = body;
+    req.body_len = len;
+    t_http(&req, resp);
+}
+
 int ec_connect(int port)
 {
     struct sockaddr_in a;

@@ -36,6 +36,19 @@ char *ec_rows(int fe_port, const char *db, const char *sql);
 void ec_load(int fe_port, const char *userpwd, const char *db, const char *table,
              const char *const *headers, const char *body, size_t len, struct t_resp *resp);
 
+/* ec_load as root on the harness emu, optionally with a chunked body. */
+void ec_load_ex(const char *db, const char *table, const char *const *headers, const char *body,
+                size_t len, bool chunked, struct t_resp *resp);
+/* Checks a load answer: Status, NumberTotalRows, NumberLoadedRows, NumberFilteredRows
+ * (reported at the caller's line). */
+#define EC_LOAD_IS(r, status, total, loaded, filtered)                                             \
+    do {                                                                                           \
+        T_EQ_STR(t_json_str((r)->json, "Status"), status);                                         \
+        T_EQ_INT(t_json_int((r)->json, "NumberTotalRows"), total);                                 \
+        T_EQ_INT(t_json_int((r)->json, "NumberLoadedRows"), loaded);                               \
+        T_EQ_INT(t_json_int((r)->json, "NumberFilteredRows"), filtered);                           \
+    } while (0)
+
 /* Raw TCP to 127.0.0.1:port. */
 int ec_connect(int port);
 int ec_send_all(int fd, const char *p, size_t n);
