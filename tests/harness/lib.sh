@@ -28,6 +28,9 @@ h_init() {
 
 h_cleanup() {
     local rc=$?
+    # Callers may run with errexit: a process that already exited must not
+    # abort the cleanup half-way.
+    set +e
     for pid in "${H_PIDS[@]:-}"; do
         [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
     done

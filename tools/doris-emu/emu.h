@@ -163,6 +163,17 @@ enum emu_conv emu_value_convert(const struct emu_type *t, const char *p, size_t 
                                 const struct emu_tz *tz, struct emu_buf *scratch,
                                 struct emu_value *out, char *why, size_t whylen);
 
+/*
+ * The converter for values of type t, chosen once per column: the same
+ * contract and results as emu_value_convert (which it may be), with fast
+ * paths for input already in canonical form. A fast path leaves scratch and
+ * why untouched.
+ */
+typedef enum emu_conv (*emu_convert_fn)(const struct emu_type *t, const char *p, size_t n,
+                                        const struct emu_tz *tz, struct emu_buf *scratch,
+                                        struct emu_value *out, char *why, size_t whylen);
+emu_convert_fn emu_value_converter(const struct emu_type *t);
+
 /* ------------------------------------------------------------------------ */
 /* Catalog (owned by store.c, immutable snapshots)                           */
 

@@ -236,6 +236,12 @@ void load_row(struct emu_load *l, const struct load_field *fields, const char *l
     struct emu_value seq = {.kind = EMU_V_NULL};
     bool del = l->merge == LOAD_DELETE;
     char why[256];
+    /* Copies of l's members: the compiler cannot keep those in registers
+     * across the indirect convert calls. */
+    struct load_val *const vals = l->vals;
+    struct emu_value *const row = l->row;
+    const struct emu_tz *const tz = &l->tz;
+    const int nvals = l->nvals;
 
     l->total++;
     if (l->where.set && !pred_eval(&l->where, fields)) {
@@ -255,9 +261,9 @@ void load_row(struct emu_load *l, const struct load_field *fields, const char *l
             return;
         }
     }
-    for (int v = 0; v < l->nvals; v++) {
-        struct load_val *lv = &l->vals[v];
-        struct emu_value *out = &l->row[v];
+    for (int v = 0; v < nvals; v++) {
+        struct load_val *lv = &vals[v];
+        struct emu_value *out = &row[v];
         const struct load_field *f;
         const char *p;
         size_t n;
@@ -279,6 +285,10 @@ void load_row(struct emu_load *l, const struct load_field *fields, const char *l
                                    "The column `%s` is not nullable, but it's not found in "
                                    "jsondata.",
                                    l->table->cols[lv->col].name);
+                else if (l->format == LOAD_JSON) /* §1.8: explicit JSON null */
+                    filter_counted(l, line, line_len,
+                                   "Json value is null, but the column `%s` is not nullable.",
+                                   l->table->cols[lv->col].name);
                 else
                     filter_counted(l, line, line_len,
                                    "column(%s) values is null while columns is not nullable",
@@ -295,7 +305,7 @@ void load_row(struct emu_load *l, const struct load_field *fields, const char *l
             p = lv->unesc.data;
             n = lv->unesc.len;
         }
-        rc = emu_value_convert(lv->type, p, n, &l->tz, &lv->scratch, out, why, sizeof(why));
+        rc = lv->convert(lv->type, p, n, tz, &lv->scratch, out, why, sizeof(why));
         if (rc == EMU_CONV_OK)
             continue;
         if (rc == EMU_CONV_BAD && !l->strict && lv->nullable) {
@@ -657,6 +667,7 @@ static int setup_val(struct emu_load *l, int v, int col, int src)
     lv->col = col;
     lv->src = src;
     lv->type = &c->type;
+    lv->convert = emu_value_converter(&c->type);
     lv->nullable = c->nullable;
     lv->unescape = l->csv.escape >= 0 && is_string_kind(c->type.kind);
     emu_buf_init(&lv->scratch);
@@ -1225,6 +1236,7 @@ struct emu_load *emu_load_begin(const struct emu_load_env *env, const char *db, 
     struct emu_err e;
     int64_t t0;
     int rc;
+    bool new_key_error;
 
     if (!l)
         abort();
@@ -1441,7 +1453,9 @@ struct emu_load *emu_load_begin(const struct emu_load_env *env, const char *db, 
         l->t_put_ns = load_now_ns() - t0;
         goto fail;
     }
+    new_key_error = l->batch.new_key_error; /* set by check_put_headers; init clears it */
     emu_batch_init(&l->batch, l->table, NULL, 0);
+    l->batch.new_key_error = new_key_error;
     free(l->batch.col_of_val);
     l->batch.col_of_val = malloc(sizeof(int) * (size_t)(l->nvals ? l->nvals : 1));
     if (!l->batch.col_of_val)

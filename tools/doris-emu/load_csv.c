@@ -19,11 +19,14 @@
 #endif
 
 /* Applies the per-field rules (\N, enclose, trim_double_quotes, escape
- * flag), checks the column count and hands the row to load_row. */
-static void csv_row(struct emu_load *l, int nf, const char *line, size_t len)
+ * flag), checks the column count and hands the row to load_row. nulls_marked:
+ * the scanner already set every field's flags to FLD_NULL for \N, else 0,
+ * which is all there is to do without enclose, trim_double_quotes and escape. */
+static void csv_row(struct emu_load *l, int nf, const char *line, size_t len, bool nulls_marked)
 {
     struct load_field *f = l->fields;
     const struct csv_opts *o = &l->csv;
+    bool plain = nulls_marked && o->enclose < 0 && !o->trim_double_quotes && o->escape < 0;
 
     if (l->lines_skipped < o->skip_lines) {
         l->lines_skipped++;
@@ -31,7 +34,7 @@ static void csv_row(struct emu_load *l, int nf, const char *line, size_t len)
     }
     if (len == 0)
         return; /* the BE's line reader skips empty lines */
-    for (int i = 0; i < nf; i++) {
+    for (int i = 0; !plain && i < nf; i++) {
         const char *p = f[i].p;
         size_t n = f[i].n;
 
@@ -74,6 +77,24 @@ static void csv_row(struct emu_load *l, int nf, const char *line, size_t len)
     load_row(l, f, line, len);
 }
 
+/* add_field for scan_simple: fields and cap are its cached copies of
+ * l->fields and l->fields_cap; also marks \N (see csv_row). */
+static inline void put_field(struct emu_load *l, struct load_field **fields, int *cap, int *nf,
+                             const char *p, size_t n)
+{
+    struct load_field *f;
+
+    if (*nf >= *cap) {
+        load_fields_reserve(l, *nf + 1);
+        *fields = l->fields;
+        *cap = l->fields_cap;
+    }
+    f = &(*fields)[(*nf)++];
+    f->p = p;
+    f->n = n;
+    f->flags = n == 2 && p[0] == '\\' && p[1] == 'N' ? FLD_NULL : 0;
+}
+
 static inline void add_field(struct emu_load *l, int *nf, const char *p, size_t n)
 {
     if (*nf >= l->fields_cap)
@@ -92,7 +113,8 @@ static size_t scan_simple(struct emu_load *l, const char *buf, size_t n, bool eo
 {
     const char sep = l->csv.sep[0], delim = l->csv.delim[0];
     const char *row = buf, *field = buf;
-    int nf = 0;
+    struct load_field *fields = l->fields;
+    int nf = 0, cap = l->fields_cap;
     size_t i = 0;
 
 #ifdef __SSE2__
@@ -107,10 +129,10 @@ static size_t scan_simple(struct emu_load *l, const char *buf, size_t n, bool eo
             const char *q = buf + i + (unsigned)__builtin_ctz(m);
 
             m &= m - 1;
-            add_field(l, &nf, field, (size_t)(q - field));
+            put_field(l, &fields, &cap, &nf, field, (size_t)(q - field));
             field = q + 1;
             if (*q == delim) {
-                csv_row(l, nf, row, (size_t)(q - row));
+                csv_row(l, nf, row, (size_t)(q - row), true);
                 nf = 0;
                 row = field;
             }
@@ -122,17 +144,17 @@ static size_t scan_simple(struct emu_load *l, const char *buf, size_t n, bool eo
 
         if (*q != sep && *q != delim)
             continue;
-        add_field(l, &nf, field, (size_t)(q - field));
+        put_field(l, &fields, &cap, &nf, field, (size_t)(q - field));
         field = q + 1;
         if (*q == delim) {
-            csv_row(l, nf, row, (size_t)(q - row));
+            csv_row(l, nf, row, (size_t)(q - row), true);
             nf = 0;
             row = field;
         }
     }
     if (eof && row < buf + n) {
-        add_field(l, &nf, field, (size_t)(buf + n - field));
-        csv_row(l, nf, row, (size_t)(buf + n - row));
+        put_field(l, &fields, &cap, &nf, field, (size_t)(buf + n - field));
+        csv_row(l, nf, row, (size_t)(buf + n - row), true);
         return n;
     }
     return (size_t)(row - buf);
@@ -177,7 +199,7 @@ static size_t scan_general(struct emu_load *l, const char *buf, size_t n, bool e
         }
         if (c == o->delim[0] && match_at(buf, n, i, o->delim, o->delim_len)) {
             add_field(l, &nf, buf + field, i - field);
-            csv_row(l, nf, buf + row, i - row);
+            csv_row(l, nf, buf + row, i - row, false);
             nf = 0;
             i += o->delim_len;
             row = field = i;
@@ -187,15 +209,20 @@ static size_t scan_general(struct emu_load *l, const char *buf, size_t n, bool e
     }
     if (eof && row < n) {
         add_field(l, &nf, buf + field, n - field);
-        csv_row(l, nf, buf + row, n - row);
+        csv_row(l, nf, buf + row, n - row, false);
         return n;
     }
     return row;
 }
 
+static bool is_simple(const struct emu_load *l)
+{
+    return l->csv.enclose < 0 && l->csv.sep_len == 1 && l->csv.delim_len == 1;
+}
+
 static size_t scan(struct emu_load *l, const char *buf, size_t n, bool eof)
 {
-    if (l->csv.enclose < 0 && l->csv.sep_len == 1 && l->csv.delim_len == 1)
+    if (is_simple(l))
         return scan_simple(l, buf, n, eof);
     return scan_general(l, buf, n, eof);
 }
@@ -236,6 +263,25 @@ void csv_feed(struct emu_load *l, const char *p, size_t n)
 {
     size_t used;
 
+    if (l->carry.len && is_simple(l)) {
+        /*
+         * Without enclose every one-byte delimiter ends a record: finish the
+         * carried record with this chunk's bytes up to its first delimiter
+         * and parse the rest in place, instead of copying the whole chunk.
+         */
+        const char *q = memchr(p, l->csv.delim[0], n);
+
+        if (!q) {
+            emu_buf_append(&l->carry, p, n);
+            keep_tail(l, 0);
+            return;
+        }
+        emu_buf_append(&l->carry, p, (size_t)(q + 1 - p));
+        used = scan(l, l->carry.data, l->carry.len, false);
+        keep_tail(l, used);
+        n -= (size_t)(q + 1 - p);
+        p = q + 1; /* the carry is empty now: it ended with a delimiter */
+    }
     if (l->carry.len == 0) {
         used = scan(l, p, n, false);
         if (used < n) {

@@ -82,6 +82,7 @@ struct load_val {
     int col; /* table column index */
     int src; /* source column index, or -1: default */
     const struct emu_type *type;
+    emu_convert_fn convert; /* emu_value_converter(type), chosen once */
     bool nullable;
     bool unescape;          /* escape set and column is CHAR/VARCHAR/STRING */
     struct emu_value deflt; /* converted default (when src < 0) */

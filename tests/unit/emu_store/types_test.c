@@ -280,6 +280,194 @@ static void test_kinds_and_reasons(void)
     emu_buf_fini(&sb);
 }
 
+/*
+ * emu_value_converter: the per-type fast paths must give exactly what
+ * emu_value_convert gives. fast says whether the input is canonical enough
+ * to skip the general parser (scratch left untouched); every other input
+ * must fall back and still match.
+ */
+struct fast_case {
+    const char *type;
+    const char *in;
+    bool fast;
+};
+
+static const struct fast_case fast_cases[] = {
+    /* integers */
+    {"INT", "0", true},
+    {"INT", "7", true},
+    {"INT", "75414", true},
+    {"INT", "-5", true},
+    {"INT", "-0", true},
+    {"INT", "12345678", true},
+    {"INT", "123456789", true},
+    {"INT", "007", true},
+    {"INT", "2147483647", false},
+    {"INT", "2147483648", false},
+    {"INT", "-2147483648", false},
+    {"INT", "+5", false},
+    {"INT", " 5", false},
+    {"INT", "5 ", false},
+    {"INT", "", false},
+    {"INT", "-", false},
+    {"INT", "--5", false},
+    {"INT", "1a", false},
+    {"INT", "a1", false},
+    {"INT", "1234567a", false},
+    {"INT", "1234:567", false},
+    {"INT", "1/", false},
+    {"INT", "12.5", false},
+    {"TINYINT", "99", true},
+    {"TINYINT", "127", false},
+    {"TINYINT", "128", false},
+    {"TINYINT", "-128", false},
+    {"SMALLINT", "9999", true},
+    {"SMALLINT", "32768", false},
+    {"BIGINT", "123456789012345678", true},
+    {"BIGINT", "-123456789012345678", true},
+    {"BIGINT", "12345678901234567x", false},
+    {"BIGINT", "9223372036854775807", false},
+    {"BIGINT", "9223372036854775808", false},
+    {"BIGINT", "99999999999999999999999", false},
+    /* decimals */
+    {"DECIMAL(15,2)", "69822.91", true},
+    {"DECIMAL(15,2)", "14.00", true},
+    {"DECIMAL(15,2)", "0.09", true},
+    {"DECIMAL(15,2)", "0.00", true},
+    {"DECIMAL(15,2)", "-1.50", true},
+    {"DECIMAL(15,2)", "1234567890123.45", true},
+    {"DECIMAL(15,2)", "12345678901234.56", false},
+    {"DECIMAL(15,2)", "-0.00", false},
+    {"DECIMAL(15,2)", "-0.50", false},
+    {"DECIMAL(15,2)", "00.50", false},
+    {"DECIMAL(15,2)", "007.50", false},
+    {"DECIMAL(15,2)", "+1.50", false},
+    {"DECIMAL(15,2)", " 1.50", false},
+    {"DECIMAL(15,2)", "1.50 ", false},
+    {"DECIMAL(15,2)", "1.5", false},
+    {"DECIMAL(15,2)", "1.505", false},
+    {"DECIMAL(15,2)", "1.555", false},
+    {"DECIMAL(15,2)", "1", false},
+    {"DECIMAL(15,2)", "1.", false},
+    {"DECIMAL(15,2)", ".50", false},
+    {"DECIMAL(15,2)", "1,50", false},
+    {"DECIMAL(15,2)", "1.5x", false},
+    {"DECIMAL(15,2)", "1x.50", false},
+    {"DECIMAL(15,2)", "1e2.00", false},
+    {"DECIMAL(15,2)", "1.2e", false},
+    {"DECIMAL(15,2)", "-", false},
+    {"DECIMAL(15,2)", "", false},
+    {"DECIMAL(5,0)", "12345", true},
+    {"DECIMAL(5,0)", "0", true},
+    {"DECIMAL(5,0)", "123456", false},
+    {"DECIMAL(5,0)", "123.", false},
+    {"DECIMAL(3,3)", "0.999", true},
+    {"DECIMAL(3,3)", "1.000", false},
+    {"DECIMAL(3,3)", "0.9995", false},
+    {"DECIMAL(38,10)", "1234567890123456789012345678.0123456789", true},
+    {"DECIMAL(38,10)", "12345678901234567890123456789.0123456789", false},
+    /* dates */
+    {"DATE", "1997-05-22", true},
+    {"DATE", "2024-02-29", true},
+    {"DATE", "2000-02-29", true},
+    {"DATE", "0000-01-01", true},
+    {"DATE", "9999-12-31", true},
+    {"DATE", "2023-02-29", false},
+    {"DATE", "1900-02-29", false},
+    {"DATE", "2024-04-31", false},
+    {"DATE", "2024-13-01", false},
+    {"DATE", "2024-00-10", false},
+    {"DATE", "2024-01-00", false},
+    {"DATE", "2024-01-32", false},
+    {"DATE", "2024/01/05", false},
+    {"DATE", "2024-1-05", false},
+    {"DATE", "2024-01-5 ", false},
+    {"DATE", " 2024-01-05", false},
+    {"DATE", "2024-01-05 ", false},
+    {"DATE", "2024-0a-05", false},
+    {"DATE", "2024-01-0:", false},
+    {"DATE", "2024-01-05 00:00:00", false},
+    {"DATE", "20240105", false},
+    {"DATE", "2024+01-05", false},
+    {"DATE", "hello-worl", false},
+    /* strings */
+    {"CHAR(1)", "A", true},
+    {"CHAR(1)", "AB", false},
+    {"VARCHAR(10)", "", true},
+    {"VARCHAR(10)", " spaces  ", true},
+    {"VARCHAR(10)", "0123456789", true},
+    {"VARCHAR(10)", "0123456789x", false},
+    /* kinds without a fast path use emu_value_convert itself */
+    {"DATETIME", "2024-01-02 03:04:05", false},
+    {"DOUBLE", "1.5", false},
+    {"STRING", "x", false},
+};
+
+static void test_fast_converters(void)
+{
+    struct emu_buf sa, sb;
+
+    emu_buf_init(&sa);
+    emu_buf_init(&sb);
+    emu_buf_append(&sb, "sentinel", 8);
+    for (size_t i = 0; i < sizeof(fast_cases) / sizeof(fast_cases[0]); i++) {
+        const struct fast_case *c = &fast_cases[i];
+        struct emu_type t;
+        struct emu_err err;
+        struct emu_value va, vb;
+        char wa[256], wb[256], ga[512], gb[512];
+        enum emu_conv ra, rb;
+        size_t n = strlen(c->in);
+
+        if (emu_type_parse(c->type, &t, &err) != 0) {
+            t_fail_at(__FILE__, __LINE__, "type %s did not parse: %s", c->type, err.msg);
+            continue;
+        }
+        wa[0] = wb[0] = '\0';
+        ra = emu_value_convert(&t, c->in, n, NULL, &sa, &va, wa, sizeof(wa));
+        sb.len = 8;
+        rb = emu_value_converter(&t)(&t, c->in, n, NULL, &sb, &vb, wb, sizeof(wb));
+        render(&va, ga, sizeof(ga));
+        render(&vb, gb, sizeof(gb));
+        if ((int)ra != (int)rb || va.kind != vb.kind || strcmp(ga, gb) != 0 ||
+            (ra != EMU_CONV_OK && strcmp(wa, wb) != 0))
+            t_fail_at(__FILE__, __LINE__,
+                      "%s <- '%s': convert %d '%s' (%s), converter %d '%s' (%s)", c->type, c->in,
+                      (int)ra, ga, wa, (int)rb, gb, wb);
+        else if ((sb.len == 8) != c->fast)
+            t_fail_at(__FILE__, __LINE__, "%s <- '%s': fast path %s", c->type, c->in,
+                      c->fast ? "not taken" : "taken");
+        else
+            t_passed++;
+        emu_type_fini(&t);
+    }
+    /* the fast paths read only p[0..n) */
+    {
+        struct emu_type t;
+        struct emu_err err;
+        struct emu_value v;
+        char why[64];
+
+        T_EQ_INT(emu_type_parse("INT", &t, &err), 0);
+        T_EQ_INT(emu_value_converter(&t)(&t, "12345", 2, NULL, &sb, &v, why, sizeof(why)),
+                 EMU_CONV_OK);
+        T_EQ_INT(v.i, 12);
+        emu_type_fini(&t);
+        T_EQ_INT(emu_type_parse("DECIMAL(9,2)", &t, &err), 0);
+        T_EQ_INT(emu_value_converter(&t)(&t, "12.345", 5, NULL, &sb, &v, why, sizeof(why)),
+                 EMU_CONV_OK);
+        T_EQ_INT((long long)v.n, 5);
+        emu_type_fini(&t);
+        T_EQ_INT(emu_type_parse("DATE", &t, &err), 0);
+        T_EQ_INT(emu_value_converter(&t)(&t, "2024-01-059", 10, NULL, &sb, &v, why, sizeof(why)),
+                 EMU_CONV_OK);
+        T_EQ_INT((long long)v.n, 10);
+        emu_type_fini(&t);
+    }
+    emu_buf_fini(&sa);
+    emu_buf_fini(&sb);
+}
+
 struct type_case {
     const char *in;
     const char *lower; /* NULL: parse error expected, err in lower-case of msg */
@@ -461,6 +649,7 @@ int main(void)
 {
     test_conversions();
     test_kinds_and_reasons();
+    test_fast_converters();
     test_type_names();
     test_key_bans();
     test_time_zones();
