@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/sync_cmd.h"
 #include "p2d_error.h"
 #include "p2d_version.h"
 
@@ -20,11 +21,11 @@ struct command {
 
 static const struct command commands[] = {
     {"sync", "schema sync, parallel full load, then incremental sync from the WAL",
-     "pg2doris sync --source CONNINFO --dest URL [--mode schema,full,incremental] [flags]", NULL},
+     p2d_cli_sync_usage, p2d_cli_sync_run},
     {"precheck", "check source and destination before a sync, item by item",
-     "pg2doris precheck --source CONNINFO --dest URL [flags]", NULL},
+     p2d_cli_precheck_usage, p2d_cli_precheck_run},
     {"verify", "compare source and destination tables (counts, keyed rows)",
-     "pg2doris verify --source CONNINFO --dest URL [--full] [flags]", NULL},
+     p2d_cli_verify_usage, p2d_cli_verify_run},
     {"drop", "remove the replication slot and publication of a job, forget its state",
      "pg2doris drop --source CONNINFO --state DIR", NULL},
     {"status", "show a job's progress and lag from its state directory",

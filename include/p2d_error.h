@@ -18,7 +18,8 @@
     X(P2D_ERETRY, -7, "transient failure, retry")                                                  \
     X(P2D_ECANCEL, -8, "cancelled")                                                                \
     X(P2D_EDATA, -9, "value cannot be represented in the destination")                             \
-    X(P2D_EPROTO, -10, "protocol violation")
+    X(P2D_EPROTO, -10, "protocol violation")                                                       \
+    X(P2D_EFULL, -11, "buffer limit reached")
 
 enum p2d_error {
 #define P2D_ERROR_ENUM(name, value, text) name = value,

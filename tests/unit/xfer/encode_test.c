@@ -1,0 +1,709 @@
+/*
+ * encode_test.c - rows to Stream Load CSV / JSON lines.
+ *
+ * Table-driven cases per value rule (CSV and JSON output, issues), the
+ * untouched fast path of lineitem rows, extras and the delete sign, buffer
+ * caps and error rollback, and the round-trip property: hostile values ->
+ * PostgreSQL COPY text -> p2d_copy_decode -> CSV -> a reference parser
+ * written from docs/doris-protocol.md §1.7 gives back the exact values
+ * (JSON lines are checked with jansson the same way).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "p2d_error.h"
+#include "snapshot/copy_decode.h"
+#include "testlib.h"
+#include "xfer/encode.h"
+
+#define MAXF 16
+
+/* ---- helpers --------------------------------------------------------------- */
+
+/* PostgreSQL's COPY TEXT output escaping of one value; alt picks octal /
+ * hex escapes for some bytes (readers must accept them, §7.4). */
+static size_t copy_escape(const char *v, size_t n, char *out, int alt)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        const char *e = NULL;
+
+        switch (c) {
+        case '\\':
+            e = "\\\\";
+            break;
+        case '\t':
+            e = "\\t";
+            break;
+        case '\n':
+            e = "\\n";
+            break;
+        case '\r':
+            e = "\\r";
+            break;
+        case '\b':
+            e = "\\b";
+            break;
+        case '\f':
+            e = "\\f";
+            break;
+        case '\v':
+            e = "\\v";
+            break;
+        default:
+            break;
+        }
+        if (alt == 1 && (c < 0x20 || c == '\\' || (i % 3 == 0 && c >= 0x80))) {
+            o += (size_t)sprintf(out + o, "\\%03o", c);
+        } else if (alt == 2 && (c < 0x20 || c == '\\' || c == 'N')) {
+            o += (size_t)sprintf(out + o, "\\x%02x", c);
+        } else if (e) {
+            memcpy(out + o, e, 2);
+            o += 2;
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    return o;
+}
+
+struct value {
+    const char *p;
+    size_t n;
+    bool null;
+};
+
+/* Builds a COPY row from values. Returns its length. */
+static size_t copy_row(const struct value *v, int nv, char *out, int alt)
+{
+    size_t o = 0;
+
+    for (int i = 0; i < nv; i++) {
+        if (i)
+            out[o++] = '\t';
+        if (v[i].null) {
+            memcpy(out + o, "\\N", 2);
+            o += 2;
+        } else {
+            o += copy_escape(v[i].p, v[i].n, out + o, alt);
+        }
+    }
+    out[o++] = '\n';
+    return o;
+}
+
+/*
+ * Reference Doris CSV reader (docs/doris-protocol.md §1.7) for
+ * column_separator \t, line_delimiter \n, enclose '"', escape '\\':
+ * a field starting with '"' runs to the next '"' not protected by the
+ * escape byte, and the outer pair is removed; otherwise it runs to TAB or
+ * LF. NULL is an unenclosed field of exactly \N. String columns then drop
+ * every escape byte and keep the next byte; other columns keep the bytes.
+ * Parses one line from p[*pos]; returns the field count or -1.
+ */
+struct parsed {
+    char buf[4096];
+    size_t len;
+    bool null;
+};
+
+static int ref_csv_line(const char *p, size_t n, size_t *pos, const bool *is_string,
+                        struct parsed *out, int max)
+{
+    size_t i = *pos;
+    int nf = 0;
+
+    for (;;) {
+        size_t start, end;
+        bool enclosed = false;
+        struct parsed *f;
+
+        if (nf == max)
+            return -1;
+        f = &out[nf];
+        if (i < n && p[i] == '"') {
+            enclosed = true;
+            start = ++i;
+            while (i < n && p[i] != '"') {
+                if (p[i] == '\\')
+                    i++;
+                i++;
+            }
+            if (i >= n)
+                return -1;
+            end = i++;
+        } else {
+            start = i;
+            while (i < n && p[i] != '\t' && p[i] != '\n')
+                i++;
+            end = i;
+        }
+        if (i >= n || (p[i] != '\t' && p[i] != '\n'))
+            return -1; /* garbage after a closing enclose, or no line end */
+        f->null = !enclosed && end - start == 2 && p[start] == '\\' && p[start + 1] == 'N';
+        if (enclosed && end - start == 2 && p[start] == '\\' && p[start + 1] == 'N')
+            return -1; /* "\N": ambiguous in the reference, the encoder must not write it */
+        f->len = 0;
+        for (size_t k = start; k < end && f->len < sizeof f->buf; k++) {
+            if (is_string[nf] && p[k] == '\\' && k + 1 < end)
+                k++;
+            f->buf[f->len++] = p[k];
+        }
+        nf++;
+        if (p[i++] == '\n')
+            break;
+    }
+    *pos = i;
+    return nf;
+}
+
+static struct p2d_encoder *make_encoder(enum p2d_encode_format fmt,
+                                        const enum p2d_value_rule *rules, int n, uint8_t scale,
+                                        bool not_null)
+{
+    static const char *names[] = {"c0", "c1", "c2",  "c3",  "c4",  "c5",  "c6",  "c7",
+                                  "c8", "c9", "c10", "c11", "c12", "c13", "c14", "c15"};
+    struct p2d_encode_col cols[MAXF];
+
+    for (int i = 0; i < n; i++) {
+        memset(&cols[i], 0, sizeof cols[i]);
+        cols[i].name = names[i];
+        cols[i].rule = rules[i];
+        cols[i].scale = scale;
+        cols[i].not_null = not_null;
+    }
+    return p2d_encoder_create(fmt, cols, n, NULL, 0, false);
+}
+
+/* ---- single values ----------------------------------------------------------- */
+
+struct value_case {
+    enum p2d_value_rule rule;
+    uint8_t scale;
+    bool not_null;
+    const char *copy; /* one COPY field, without the newline */
+    int rc;
+    const char *csv;  /* expected CSV line without '\n' */
+    const char *json; /* expected JSON line without '\n' */
+    int issue;        /* -1 none, else enum p2d_issue_kind */
+    int action;
+};
+
+#define NONE -1, -1
+
+static const struct value_case values[] = {
+    {P2D_VR_INT, 0, false, "-42", 0, "-42", "{\"c0\":-42}", NONE},
+    {P2D_VR_INT, 0, false, "\\N", 0, "\\N", "{\"c0\":null}", NONE},
+    {P2D_VR_INT, 0, false, "", P2D_EDATA, NULL, NULL, P2D_ISSUE_BAD_TEXT, P2D_ACTION_REJECTED},
+    {P2D_VR_INT, 0, false, "1\\t", P2D_EDATA, NULL, NULL, P2D_ISSUE_BAD_TEXT, P2D_ACTION_REJECTED},
+    {P2D_VR_DECIMAL, 2, false, "12345.67", 0, "12345.67", "{\"c0\":12345.67}", NONE},
+    {P2D_VR_DECIMAL, 2, false, "NaN", 0, "\\N", "{\"c0\":null}", P2D_ISSUE_NAN, P2D_ACTION_NULLED},
+    {P2D_VR_DECIMAL, 2, true, "NaN", P2D_EDATA, NULL, NULL, P2D_ISSUE_NAN, P2D_ACTION_REJECTED},
+    {P2D_VR_FLOAT, 0, false, "1e+300", 0, "1e+300", "{\"c0\":1e+300}", NONE},
+    {P2D_VR_FLOAT, 0, false, "-0", 0, "-0", "{\"c0\":-0}", NONE},
+    {P2D_VR_FLOAT, 0, false, "Infinity", 0, "\\N", "{\"c0\":null}", P2D_ISSUE_NAN,
+     P2D_ACTION_NULLED},
+    {P2D_VR_FLOAT, 0, false, "-Infinity", 0, "\\N", "{\"c0\":null}", P2D_ISSUE_NAN,
+     P2D_ACTION_NULLED},
+    {P2D_VR_FLOAT, 0, false, "NaN", 0, "\\N", "{\"c0\":null}", P2D_ISSUE_NAN, P2D_ACTION_NULLED},
+    {P2D_VR_BOOL, 0, false, "t", 0, "1", "{\"c0\":true}", NONE},
+    {P2D_VR_BOOL, 0, false, "f", 0, "0", "{\"c0\":false}", NONE},
+    {P2D_VR_BOOL, 0, false, "yes", P2D_EDATA, NULL, NULL, P2D_ISSUE_BAD_TEXT, P2D_ACTION_REJECTED},
+    {P2D_VR_DATE, 0, false, "2024-02-29", 0, "2024-02-29", "{\"c0\":\"2024-02-29\"}", NONE},
+    {P2D_VR_DATE, 0, false, "infinity", 0, "9999-12-31", "{\"c0\":\"9999-12-31\"}",
+     P2D_ISSUE_INFINITY, P2D_ACTION_CLAMPED},
+    {P2D_VR_DATE, 0, false, "-infinity", 0, "0000-01-01", "{\"c0\":\"0000-01-01\"}",
+     P2D_ISSUE_INFINITY, P2D_ACTION_CLAMPED},
+    {P2D_VR_DATE, 0, false, "0044-03-15 BC", 0, "0000-01-01", "{\"c0\":\"0000-01-01\"}",
+     P2D_ISSUE_BC, P2D_ACTION_CLAMPED},
+    {P2D_VR_DATE, 0, false, "12345-01-01", 0, "9999-12-31", "{\"c0\":\"9999-12-31\"}",
+     P2D_ISSUE_YEAR, P2D_ACTION_CLAMPED},
+    {P2D_VR_DATE, 0, false, "01/02/2024", P2D_EDATA, NULL, NULL, P2D_ISSUE_BAD_TEXT,
+     P2D_ACTION_REJECTED},
+    {P2D_VR_TIMESTAMP, 6, false, "2024-01-01 10:00:00.123456", 0, "2024-01-01 10:00:00.123456",
+     "{\"c0\":\"2024-01-01 10:00:00.123456\"}", NONE},
+    {P2D_VR_TIMESTAMP, 6, false, "infinity", 0, "9999-12-31 23:59:59.999999",
+     "{\"c0\":\"9999-12-31 23:59:59.999999\"}", P2D_ISSUE_INFINITY, P2D_ACTION_CLAMPED},
+    {P2D_VR_TIMESTAMP, 3, false, "infinity", 0, "9999-12-31 23:59:59.999",
+     "{\"c0\":\"9999-12-31 23:59:59.999\"}", P2D_ISSUE_INFINITY, P2D_ACTION_CLAMPED},
+    {P2D_VR_TIMESTAMP, 0, true, "-infinity", 0, "0000-01-01 00:00:00",
+     "{\"c0\":\"0000-01-01 00:00:00\"}", P2D_ISSUE_INFINITY, P2D_ACTION_CLAMPED},
+    {P2D_VR_TIMESTAMP, 0, false, "10000-01-01 00:00:00", 0, "9999-12-31 23:59:59",
+     "{\"c0\":\"9999-12-31 23:59:59\"}", P2D_ISSUE_YEAR, P2D_ACTION_CLAMPED},
+    {P2D_VR_TIMESTAMP, 6, false, "0001-01-01 00:00:00 BC", 0, "0000-01-01 00:00:00",
+     "{\"c0\":\"0000-01-01 00:00:00\"}", P2D_ISSUE_BC, P2D_ACTION_CLAMPED},
+    {P2D_VR_TIMESTAMPTZ, 6, false, "2024-01-01 10:00:00.123456+00", 0, "2024-01-01 10:00:00.123456",
+     "{\"c0\":\"2024-01-01 10:00:00.123456\"}", NONE},
+    {P2D_VR_TIMESTAMPTZ, 0, false, "2024-01-01 10:00:00+00", 0, "2024-01-01 10:00:00",
+     "{\"c0\":\"2024-01-01 10:00:00\"}", NONE},
+    {P2D_VR_TIMESTAMPTZ, 6, false, "0044-03-15 10:00:00+00 BC", 0, "0000-01-01 00:00:00",
+     "{\"c0\":\"0000-01-01 00:00:00\"}", P2D_ISSUE_BC, P2D_ACTION_CLAMPED},
+    {P2D_VR_TIMESTAMPTZ, 6, false, "2024-01-01 10:00:00+05:30", P2D_EDATA, NULL, NULL,
+     P2D_ISSUE_BAD_TEXT, P2D_ACTION_REJECTED},
+    {P2D_VR_TEXT, 0, false, "", 0, "", "{\"c0\":\"\"}", NONE},
+    {P2D_VR_TEXT, 0, false, "\\\\N", 0, "\"\\\\N\"", "{\"c0\":\"\\\\N\"}", NONE},
+    {P2D_VR_TEXT, 0, false, "a\\tb", 0, "\"a\tb\"", "{\"c0\":\"a\\tb\"}", NONE},
+    {P2D_VR_TEXT, 0, false, "say \"hi\"", 0, "\"say \\\"hi\\\"\"", "{\"c0\":\"say \\\"hi\\\"\"}",
+     NONE},
+    {P2D_VR_TEXT, 0, false, "\x01\x1f\x7f", 0, "\x01\x1f\x7f", "{\"c0\":\"\\u0001\\u001f\x7f\"}",
+     NONE},
+    {P2D_VR_TEXT, 0, false, "caf\xc3\xa9 \xf0\x9f\x98\x80", 0, "caf\xc3\xa9 \xf0\x9f\x98\x80",
+     "{\"c0\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\"}", NONE},
+    {P2D_VR_TEXT, 0, false, "bad\xff\xc3(", 0, "bad\xff\xc3(",
+     "{\"c0\":\"bad\xef\xbf\xbd\xef\xbf\xbd(\"}", P2D_ISSUE_BAD_UTF8, P2D_ACTION_REPLACED},
+    {P2D_VR_TEXT, 0, false, "\xed\xa0\x80", 0, "\xed\xa0\x80",
+     "{\"c0\":\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"}", P2D_ISSUE_BAD_UTF8, P2D_ACTION_REPLACED},
+    {P2D_VR_JSON, 0, false, "{\"a\": [1, \"x\\\\\"y\"]}", 0, "{\"a\": [1, \"x\\\"y\"]}",
+     "{\"c0\":{\"a\": [1, \"x\\\"y\"]}}", NONE},
+    {P2D_VR_JSON, 0, false, "{\"a\":\\n\\t1}", 0, "{\"a\":  1}", "{\"c0\":{\"a\":  1}}", NONE},
+    {P2D_VR_JSON, 0, false, "\"top\"", 0, " \"top\"", "{\"c0\":\"top\"}", NONE},
+    {P2D_VR_JSON, 0, false, "", P2D_EDATA, NULL, NULL, P2D_ISSUE_BAD_TEXT, P2D_ACTION_REJECTED},
+};
+
+static void test_values(void)
+{
+    for (int fmt = 0; fmt < 2; fmt++) {
+        for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+            const struct value_case *c = &values[i];
+            struct p2d_encoder *enc = make_encoder(fmt, &c->rule, 1, c->scale, c->not_null);
+            char row[512];
+            struct p2d_field f[2];
+            struct p2d_value_issue issues[4];
+            struct p2d_buf out;
+            int nf, ni = -1, rc;
+            const char *want = fmt == P2D_ENCODE_CSV ? c->csv : c->json;
+
+            snprintf(row, sizeof row, "%s\n", c->copy);
+            p2d_buf_init(&out, 0);
+            T_EQ_INT(p2d_buf_append(&out, "prefix", 6), 0);
+            T_EQ_INT(p2d_copy_decode((const uint8_t *)row, strlen(row), f, 2, &nf), 0);
+            rc = p2d_encode_row(enc, f, nf, NULL, 0, &out, issues, 4, &ni);
+            if (rc != c->rc)
+                t_fail_at(__FILE__, __LINE__, "case %zu fmt %d (%s): rc %d want %d", i, fmt,
+                          c->copy, rc, c->rc);
+            if (rc == 0) {
+                char got[1024];
+
+                T_CHECK(out.len >= 7 && out.data[out.len - 1] == '\n');
+                snprintf(got, sizeof got, "%.*s", (int)(out.len - 7), (char *)out.data + 6);
+                if (strcmp(got, want) != 0)
+                    t_fail_at(__FILE__, __LINE__, "case %zu fmt %d (%s):\n  got  %s\n  want %s", i,
+                              fmt, c->copy, got, want);
+                else
+                    t_passed++;
+            } else {
+                T_EQ_INT(out.len, 6); /* rolled back */
+            }
+            /* BAD_UTF8 exists only in JSON */
+            if (c->issue == P2D_ISSUE_BAD_UTF8 && fmt == P2D_ENCODE_CSV) {
+                T_EQ_INT(ni, 0);
+            } else if (c->issue < 0) {
+                T_EQ_INT(ni, 0);
+            } else if (ni != 1 || issues[0].kind != (enum p2d_issue_kind)c->issue ||
+                       issues[0].action != (enum p2d_issue_action)c->action ||
+                       issues[0].column != 0 || issues[0].rule != c->rule ||
+                       issues[0].len != strlen(c->copy) ||
+                       memcmp(issues[0].text, c->copy, issues[0].len) != 0) {
+                t_fail_at(__FILE__, __LINE__, "case %zu fmt %d (%s): issues %d kind %d action %d",
+                          i, fmt, c->copy, ni, ni > 0 ? (int)issues[0].kind : -1,
+                          ni > 0 ? (int)issues[0].action : -1);
+            } else {
+                t_passed++;
+            }
+            p2d_buf_fini(&out);
+            p2d_encoder_destroy(enc);
+        }
+    }
+}
+
+/* ---- the untouched fast path ------------------------------------------------------ */
+
+static void test_lineitem_identity(void)
+{
+    static const enum p2d_value_rule rules[16] = {
+        P2D_VR_INT,     P2D_VR_INT,     P2D_VR_INT,  P2D_VR_INT,  P2D_VR_DECIMAL, P2D_VR_DECIMAL,
+        P2D_VR_DECIMAL, P2D_VR_DECIMAL, P2D_VR_TEXT, P2D_VR_TEXT, P2D_VR_DATE,    P2D_VR_DATE,
+        P2D_VR_DATE,    P2D_VR_TEXT,    P2D_VR_TEXT, P2D_VR_TEXT};
+    const char *row = "1\t155190\t7706\t1\t17.00\t21168.23\t0.04\t0.02\tN\tO\t1996-03-13\t"
+                      "1996-02-12\t1996-03-22\tDELIVER IN PERSON        \tTRUCK     \t"
+                      "egular courts above the\n";
+    const char *with_null = "1\t\\N\t7706\t1\t17.00\t\\N\t0.04\t0.02\tN\tO\t1996-03-13\t"
+                            "1996-02-12\t1996-03-22\t\\N\tTRUCK     \t\n";
+    struct p2d_encoder *enc = make_encoder(P2D_ENCODE_CSV, rules, 16, 0, false);
+    struct p2d_field f[16];
+    struct p2d_buf out;
+    int nf, ni;
+
+    p2d_buf_init(&out, 0);
+    T_EQ_INT(p2d_copy_decode((const uint8_t *)row, strlen(row), f, 16, &nf), 0);
+    T_EQ_INT(p2d_encode_row(enc, f, nf, NULL, 0, &out, NULL, 0, &ni), 0);
+    T_CHECK(out.len == strlen(row) && memcmp(out.data, row, out.len) == 0);
+    out.len = 0;
+    T_EQ_INT(p2d_copy_decode((const uint8_t *)with_null, strlen(with_null), f, 16, &nf), 0);
+    T_EQ_INT(p2d_encode_row(enc, f, nf, NULL, 0, &out, NULL, 0, &ni), 0);
+    T_CHECK(out.len == strlen(with_null) && memcmp(out.data, with_null, out.len) == 0);
+    /* field count mismatch */
+    T_EQ_INT(p2d_encode_row(enc, f, 15, NULL, 0, &out, NULL, 0, &ni), P2D_EPROTO);
+    p2d_buf_fini(&out);
+    p2d_encoder_destroy(enc);
+}
+
+/* A changed field in the middle breaks the run and the rest still lines up. */
+static void test_mixed_runs(void)
+{
+    static const enum p2d_value_rule rules[6] = {P2D_VR_INT,  P2D_VR_BOOL,        P2D_VR_TEXT,
+                                                 P2D_VR_TEXT, P2D_VR_TIMESTAMPTZ, P2D_VR_INT};
+    const char *row = "7\tt\tplain\tq\"uote\t2024-01-01 00:00:00+00\t\\N\n";
+    struct p2d_encoder *enc = make_encoder(P2D_ENCODE_CSV, rules, 6, 0, false);
+    struct p2d_field f[6];
+    struct p2d_buf out;
+    int nf, ni;
+
+    p2d_buf_init(&out, 0);
+    T_EQ_INT(p2d_copy_decode((const uint8_t *)row, strlen(row), f, 6, &nf), 0);
+    T_EQ_INT(p2d_encode_row(enc, f, nf, NULL, 0, &out, NULL, 0, &ni), 0);
+    T_EQ_INT(p2d_buf_append(&out, "", 1), 0);
+    T_EQ_STR((char *)out.data, "7\t1\tplain\t\"q\\\"uote\"\t2024-01-01 00:00:00\t\\N\n");
+    p2d_buf_fini(&out);
+    p2d_encoder_destroy(enc);
+}
+
+/* Raw (pgoutput-style) values are not COPY-escaped. */
+static void test_raw_fields(void)
+{
+    static const enum p2d_value_rule rules[3] = {P2D_VR_TEXT, P2D_VR_TEXT, P2D_VR_INT};
+    struct p2d_field f[3] = {
+        {"a\\tb", 4, P2D_FIELD_RAW},
+        {"x\ty", 3, P2D_FIELD_RAW},
+        {"5", 1, P2D_FIELD_RAW},
+    };
+    struct p2d_encoder *csv = make_encoder(P2D_ENCODE_CSV, rules, 3, 0, false);
+    struct p2d_encoder *json = make_encoder(P2D_ENCODE_JSON, rules, 3, 0, false);
+    struct p2d_buf out;
+    int ni;
+
+    p2d_buf_init(&out, 0);
+    T_EQ_INT(p2d_encode_row(csv, f, 3, NULL, 0, &out, NULL, 0, &ni), 0);
+    T_EQ_INT(p2d_encode_row(json, f, 3, NULL, 0, &out, NULL, 0, &ni), 0);
+    T_EQ_INT(p2d_buf_append(&out, "", 1), 0);
+    T_EQ_STR((char *)out.data, "\"a\\\\tb\"\t\"x\ty\"\t5\n"
+                               "{\"c0\":\"a\\\\tb\",\"c1\":\"x\\ty\",\"c2\":5}\n");
+    p2d_buf_fini(&out);
+    p2d_encoder_destroy(csv);
+    p2d_encoder_destroy(json);
+}
+
+static void test_extras_and_delete_sign(void)
+{
+    static const char *extra_names[] = {"_is_deleted", "_version", "_record_id"};
+    struct p2d_encode_col cols[2] = {
+        {.name = "id", .rule = P2D_VR_INT, .not_null = true},
+        {.name = "we\"ird", .rule = P2D_VR_TEXT},
+    };
+    struct p2d_extra_value extra[3] = {
+        {"0", 1, false, true},
+        {"123", 3, false, true},
+        {"r\t1", 3, false, false},
+    };
+    struct p2d_encoder *csv = p2d_encoder_create(P2D_ENCODE_CSV, cols, 2, extra_names, 3, true);
+    struct p2d_encoder *json = p2d_encoder_create(P2D_ENCODE_JSON, cols, 2, extra_names, 3, true);
+    struct p2d_encoder *noextra = p2d_encoder_create(P2D_ENCODE_JSON, cols, 2, NULL, 0, true);
+    const char *row = "9\tv\n";
+    struct p2d_field f[2];
+    struct p2d_buf out;
+    int nf, ni;
+
+    T_CHECK(csv && json && noextra);
+    p2d_buf_init(&out, 0);
+    T_EQ_INT(p2d_copy_decode((const uint8_t *)row, strlen(row), f, 2, &nf), 0);
+    T_EQ_INT(p2d_encode_row(csv, f, nf, extra, 1, &out, NULL, 0, &ni), 0);
+    extra[2].is_null = true;
+    T_EQ_INT(p2d_encode_row(json, f, nf, extra, 0, &out, NULL, 0, &ni), 0);
+    T_EQ_INT(p2d_encode_row(noextra, f, nf, NULL, 1, &out, NULL, 0, &ni), 0);
+    T_EQ_INT(p2d_encode_row(json, f, nf, NULL, 0, &out, NULL, 0, &ni), P2D_EINVAL);
+    T_EQ_INT(p2d_buf_append(&out, "", 1), 0);
+    T_EQ_STR((char *)out.data, "9\tv\t0\t123\t\"r\t1\"\t1\n"
+                               "{\"id\":9,\"we\\\"ird\":\"v\",\"_is_deleted\":0,\"_version\":123,"
+                               "\"_record_id\":null,\"__DORIS_DELETE_SIGN__\":0}\n"
+                               "{\"id\":9,\"we\\\"ird\":\"v\",\"__DORIS_DELETE_SIGN__\":1}\n");
+    p2d_buf_fini(&out);
+    p2d_encoder_destroy(csv);
+    p2d_encoder_destroy(json);
+    p2d_encoder_destroy(noextra);
+    T_CHECK(p2d_encoder_create(P2D_ENCODE_CSV, NULL, 2, NULL, 0, false) == NULL);
+    T_CHECK(p2d_encoder_create(P2D_ENCODE_CSV, cols, 2, NULL, 1, false) == NULL);
+    p2d_encoder_destroy(NULL);
+}
+
+static void test_limits(void)
+{
+    struct p2d_encode_col col = {.name = "v", .rule = P2D_VR_TEXT, .max_bytes = 4};
+    struct p2d_encoder *enc = p2d_encoder_create(P2D_ENCODE_CSV, &col, 1, NULL, 0, false);
+    struct p2d_field f[1];
+    struct p2d_value_issue iss[1];
+    struct p2d_buf out;
+    int nf, ni;
+
+    p2d_buf_init(&out, 16);
+    /* escaped text longer than 4 bytes whose value fits */
+    T_EQ_INT(p2d_copy_decode((const uint8_t *)"\\\\\\\\\\\\\\\\\n", 9, f, 1, &nf), 0);
+    T_EQ_INT(p2d_encode_row(enc, f, nf, NULL, 0, &out, iss, 1, &ni), 0);
+    T_EQ_INT(out.len, 11); /* "\\\\\\\\" enclosed + \n */
+    T_EQ_INT(p2d_copy_decode((const uint8_t *)"abcde\n", 6, f, 1, &nf), 0);
+    T_EQ_INT(p2d_encode_row(enc, f, nf, NULL, 0, &out, iss, 1, &ni), P2D_EDATA);
+    T_EQ_INT(ni, 1);
+    T_EQ_INT(iss[0].kind, P2D_ISSUE_TOO_LONG);
+    T_EQ_INT(out.len, 11);
+    /* the cap: 11 + 5 = 16 fits, the next row does not and leaves out unchanged */
+    T_EQ_INT(p2d_copy_decode((const uint8_t *)"abcd\n", 5, f, 1, &nf), 0);
+    T_EQ_INT(p2d_encode_row(enc, f, nf, NULL, 0, &out, iss, 1, &ni), 0);
+    T_EQ_INT(out.len, 16);
+    T_EQ_INT(p2d_encode_row(enc, f, nf, NULL, 0, &out, iss, 1, &ni), P2D_EFULL);
+    T_EQ_INT(out.len, 16);
+    /* bad escape in a text field: the decoder passes it, the encoder refuses */
+    {
+        struct p2d_field bad = {"ab\\", 3, P2D_FIELD_HAS_BACKSLASH};
+
+        out.len = 0;
+        T_EQ_INT(p2d_encode_row(enc, &bad, 1, NULL, 0, &out, iss, 1, &ni), P2D_EPROTO);
+        T_EQ_INT(out.len, 0);
+    }
+    /* more issues than room: counted, not stored past issues_max */
+    p2d_buf_fini(&out);
+    p2d_encoder_destroy(enc);
+    {
+        static const enum p2d_value_rule rules[3] = {P2D_VR_DATE, P2D_VR_DATE, P2D_VR_DATE};
+        struct p2d_encoder *e3 = make_encoder(P2D_ENCODE_CSV, rules, 3, 0, false);
+        struct p2d_field f3[3];
+
+        p2d_buf_init(&out, 0);
+        T_EQ_INT(p2d_copy_decode((const uint8_t *)"infinity\tinfinity\tinfinity\n", 27, f3, 3, &nf),
+                 0);
+        T_EQ_INT(p2d_encode_row(e3, f3, nf, NULL, 0, &out, iss, 1, &ni), 0);
+        T_EQ_INT(ni, 3);
+        T_EQ_INT(iss[0].column, 0);
+        p2d_buf_fini(&out);
+        p2d_encoder_destroy(e3);
+    }
+}
+
+/* ---- round trip ------------------------------------------------------------------ */
+
+static const char *const hostile[] = {
+    "",
+    "\\N",
+    "\\",
+    "\"",
+    "\"\"",
+    "a\tb",
+    "a\nb",
+    "\r\n",
+    "\r",
+    "x\\N",
+    "N",
+    "\\\\N",
+    "\t",
+    "\n",
+    "\\t",
+    "a\"b\tc\\d\ne",
+    "  sp  ",
+    "\x01\x02\x1f",
+    "\x7f",
+    "\xc3\xa9\xe2\x82\xac",
+    "\xf0\x9f\x98\x80z",
+    "\"quoted\"",
+    "trailing\\",
+    "\b\f\v",
+    "NULL",
+    "\\.",
+    ".",
+};
+
+static void check_round_trip(const struct value *v, int nv, int alt, int *failures)
+{
+    static const bool is_string[3] = {true, true, true};
+    static const enum p2d_value_rule rules[3] = {P2D_VR_TEXT, P2D_VR_TEXT, P2D_VR_TEXT};
+    struct p2d_encoder *csv = make_encoder(P2D_ENCODE_CSV, rules, nv, 0, false);
+    struct p2d_encoder *json = make_encoder(P2D_ENCODE_JSON, rules, nv, 0, false);
+    char row[8192];
+    size_t n = copy_row(v, nv, row, alt), pos = 0;
+    struct p2d_field f[3];
+    struct parsed *parsed = malloc(sizeof(struct parsed) * 3);
+    struct p2d_value_issue iss[3];
+    struct p2d_buf out;
+    int nf, ni;
+    bool bad_utf8 = false;
+
+    p2d_buf_init(&out, 0);
+    if (p2d_copy_decode((const uint8_t *)row, n, f, 3, &nf) != 0 ||
+        p2d_encode_row(csv, f, nf, NULL, 0, &out, iss, 3, &ni) != 0 || ni != 0 ||
+        ref_csv_line((char *)out.data, out.len, &pos, is_string, parsed, 3) != nv ||
+        pos != out.len) {
+        (*failures)++;
+        goto done;
+    }
+    for (int i = 0; i < nv; i++)
+        if (parsed[i].null != v[i].null ||
+            (!v[i].null && (parsed[i].len != v[i].n || memcmp(parsed[i].buf, v[i].p, v[i].n))))
+            (*failures)++;
+
+    /* JSON: jansson gives back every value that is valid UTF-8 */
+    out.len = 0;
+    if (p2d_encode_row(json, f, nf, NULL, 0, &out, iss, 3, &ni) != 0) {
+        (*failures)++;
+        goto done;
+    }
+    for (int i = 0; i < ni && i < 3; i++)
+        bad_utf8 |= iss[i].kind == P2D_ISSUE_BAD_UTF8;
+    if (memchr(out.data, '\n', out.len) != out.data + out.len - 1) {
+        (*failures)++; /* a raw newline inside a JSON line */
+        goto done;
+    }
+    {
+        json_error_t err;
+        json_t *obj = json_loadb((char *)out.data, out.len, JSON_ALLOW_NUL, &err);
+
+        if (!obj) {
+            (*failures)++;
+            goto done;
+        }
+        for (int i = 0; i < nv; i++) {
+            char key[16];
+            json_t *jv;
+
+            snprintf(key, sizeof key, "c%d", i);
+            jv = json_object_get(obj, key);
+            if (v[i].null) {
+                if (!json_is_null(jv))
+                    (*failures)++;
+            } else if (!json_is_string(jv)) {
+                (*failures)++;
+            } else if (!bad_utf8 && (json_string_length(jv) != v[i].n ||
+                                     memcmp(json_string_value(jv), v[i].p, v[i].n) != 0)) {
+                (*failures)++;
+            }
+        }
+        json_decref(obj);
+    }
+done:
+    free(parsed);
+    p2d_buf_fini(&out);
+    p2d_encoder_destroy(csv);
+    p2d_encoder_destroy(json);
+}
+
+static void test_round_trip_hostile(void)
+{
+    size_t nh = sizeof hostile / sizeof hostile[0];
+    int failures = 0, rows = 0;
+
+    for (int alt = 0; alt < 3; alt++)
+        for (size_t i = 0; i < nh; i++)
+            for (size_t j = 0; j < nh; j++) {
+                struct value v[3] = {
+                    {hostile[i], strlen(hostile[i]), false},
+                    {hostile[j], strlen(hostile[j]), (i + j) % 7 == 0},
+                    {hostile[(i * j) % nh], strlen(hostile[(i * j) % nh]), false},
+                };
+
+                check_round_trip(v, 3, alt, &failures);
+                rows++;
+            }
+    T_EQ_INT(failures, 0);
+    T_CHECK(rows > 2000);
+}
+
+static void test_round_trip_random(void)
+{
+    uint64_t s = 99;
+    int failures = 0;
+
+    for (int iter = 0; iter < 20000; iter++) {
+        char bufs[3][64];
+        struct value v[3];
+
+        for (int k = 0; k < 3; k++) {
+            size_t n;
+
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            n = (size_t)(s >> 33) % sizeof bufs[k];
+            for (size_t i = 0; i < n; i++) {
+                s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+                /* half of the bytes from the hostile set, half anything */
+                bufs[k][i] = (s >> 40) & 1 ? "\\\t\n\r\"N\x01"[(s >> 41) % 7] : (char)(s >> 48);
+            }
+            v[k].p = bufs[k];
+            v[k].n = n;
+            v[k].null = ((s >> 20) & 15) == 0;
+        }
+        check_round_trip(v, 3, iter % 3, &failures);
+    }
+    T_EQ_INT(failures, 0);
+}
+
+/* JSON documents survive CSV (unenclosed) and JSON lines, as JSON values. */
+static void test_json_documents(void)
+{
+    static const char *const docs[] = {
+        "{\"a\": 1}",
+        "[1, \"two\", null]",
+        "\"top\\\"level\\\\\"",
+        "{\"k\":\n\t\"v\\tw\"\r}",
+        "42",
+        "true",
+        "{\"\\\\N\": \"\\u0000\"}",
+        "{\"uni\": \"\xc3\xa9\"}",
+    };
+    static const enum p2d_value_rule rules[2] = {P2D_VR_JSON, P2D_VR_INT};
+    static const bool is_string[2] = {false, false};
+    struct p2d_encoder *csv = make_encoder(P2D_ENCODE_CSV, rules, 2, 0, false);
+    struct p2d_encoder *json = make_encoder(P2D_ENCODE_JSON, rules, 2, 0, false);
+
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        struct value v[2] = {{docs[i], strlen(docs[i]), false}, {"1", 1, false}};
+        char row[512];
+        size_t n = copy_row(v, 2, row, 0), pos = 0;
+        struct p2d_field f[2];
+        struct parsed parsed[2];
+        struct p2d_buf out;
+        json_error_t err;
+        json_t *want = json_loadb(docs[i], strlen(docs[i]), JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+        json_t *got, *line;
+        int nf, ni;
+
+        p2d_buf_init(&out, 0);
+        T_CHECK(want != NULL);
+        T_EQ_INT(p2d_copy_decode((const uint8_t *)row, n, f, 2, &nf), 0);
+        T_EQ_INT(p2d_encode_row(csv, f, nf, NULL, 0, &out, NULL, 0, &ni), 0);
+        T_EQ_INT(ref_csv_line((char *)out.data, out.len, &pos, is_string, parsed, 2), 2);
+        got = json_loadb(parsed[0].buf, parsed[0].len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+        T_CHECK(got && json_equal(got, want));
+        json_decref(got);
+        out.len = 0;
+        T_EQ_INT(p2d_encode_row(json, f, nf, NULL, 0, &out, NULL, 0, &ni), 0);
+        T_CHECK(memchr(out.data, '\n', out.len) == out.data + out.len - 1);
+        line = json_loadb((char *)out.data, out.len, JSON_ALLOW_NUL, &err);
+        T_CHECK(line && json_equal(json_object_get(line, "c0"), want));
+        json_decref(line);
+        json_decref(want);
+        p2d_buf_fini(&out);
+    }
+    p2d_encoder_destroy(csv);
+    p2d_encoder_destroy(json);
+}
+
+int main(void)
+{
+    test_values();
+    test_lineitem_identity();
+    test_mixed_runs();
+    test_raw_fields();
+    test_extras_and_delete_sign();
+    test_limits();
+    test_round_trip_hostile();
+    test_round_trip_random();
+    test_json_documents();
+    return t_done();
+}
