@@ -93,7 +93,7 @@ for t in customers orders; do
     read -r pc ps <<<"$pg"
     read -r dc ds <<<"$dr"
     ok=match
-    if [ "$pc" != "$dc" ] || [ "$(printf '%.2f' "$ps")" != "$(printf '%.2f' "$ds")" ]; then ok=MISMATCH; status=6; fi
+    if [ "$pc" != "$dc" ] || [ "$ps" != "$ds" ]; then ok=MISMATCH; status=6; fi
     printf '   %-10s %12s %12s %18s %18s  %s\n' "$t" "$pc" "$dc" "$ps" "$ds" "$ok"
 done
 if [ $status = 0 ]; then echo "== demo finished: destination matches source"; else echo "== demo finished: MISMATCH"; fi

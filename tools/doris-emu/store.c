@@ -675,6 +675,194 @@ static void info_schema_refresh(struct emu_store *s, bool count_rows)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Exact SUM                                                                 */
+
+/*
+ * Doris sums DECIMAL columns exactly (DECIMAL(38, s) result). DECIMAL and
+ * LARGEINT values are stored as canonical text, which SQLite's own sum()
+ * would turn into doubles, so sum() is replaced by this aggregate: integer
+ * inputs sum as integers, decimal text sums as a scaled 128-bit integer
+ * and comes back as text with the largest scale seen, anything else
+ * (REAL, other text) falls back to a double sum as SQLite does. A decimal
+ * sum that overflows 128 bits also falls back to a double.
+ */
+struct exact_sum {
+    int mode; /* 0 nothing yet, 1 integer, 2 decimal, 3 real */
+    int64_t isum;
+    __int128 dsum;
+    int scale;
+    double rsum;
+};
+
+static bool parse_dec_text(const unsigned char *p, int n, __int128 *mant, int *scale)
+{
+    bool neg = false, any = false, dot = false;
+    __int128 m = 0;
+    int sc = 0, i = 0;
+
+    if (n > 0 && (p[0] == '-' || p[0] == '+')) {
+        neg = p[0] == '-';
+        i = 1;
+    }
+    for (; i < n; i++) {
+        if (p[i] == '.' && !dot) {
+            dot = true;
+            continue;
+        }
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        if (__builtin_mul_overflow(m, 10, &m) || __builtin_add_overflow(m, p[i] - '0', &m))
+            return false;
+        any = true;
+        if (dot)
+            sc++;
+    }
+    if (!any || sc > 38)
+        return false;
+    *mant = neg ? -m : m;
+    *scale = sc;
+    return true;
+}
+
+static __int128 pow10_128(int k)
+{
+    __int128 r = 1;
+
+    while (k-- > 0)
+        r *= 10;
+    return r;
+}
+
+static void sum_to_real(struct exact_sum *a)
+{
+    if (a->mode == 1)
+        a->rsum = (double)a->isum;
+    else if (a->mode == 2)
+        a->rsum = (double)a->dsum / (double)pow10_128(a->scale);
+    a->mode = 3;
+}
+
+static void sum_to_decimal(struct exact_sum *a)
+{
+    if (a->mode == 1) {
+        a->dsum = a->isum;
+        a->scale = 0;
+    }
+    a->mode = 2;
+}
+
+static void exact_sum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    struct exact_sum *a = sqlite3_aggregate_context(ctx, sizeof(*a));
+    sqlite3_value *v = argv[0];
+
+    (void)argc;
+    if (!a)
+        return;
+    switch (sqlite3_value_type(v)) {
+    case SQLITE_NULL:
+        return;
+    case SQLITE_INTEGER: {
+        int64_t x = sqlite3_value_int64(v), t;
+        __int128 r;
+
+        if (a->mode == 0)
+            a->mode = 1;
+        if (a->mode == 1) {
+            if (!__builtin_add_overflow(a->isum, x, &t)) {
+                a->isum = t;
+                return;
+            }
+            sum_to_decimal(a);
+        }
+        if (a->mode == 2) {
+            if (!__builtin_mul_overflow((__int128)x, pow10_128(a->scale), &r) &&
+                !__builtin_add_overflow(a->dsum, r, &r)) {
+                a->dsum = r;
+                return;
+            }
+            sum_to_real(a);
+        }
+        a->rsum += (double)x;
+        return;
+    }
+    case SQLITE_TEXT: {
+        __int128 m, r;
+        int sc;
+
+        if (a->mode != 3 &&
+            parse_dec_text(sqlite3_value_text(v), sqlite3_value_bytes(v), &m, &sc)) {
+            if (a->mode != 2)
+                sum_to_decimal(a);
+            if (sc > a->scale) {
+                if (__builtin_mul_overflow(a->dsum, pow10_128(sc - a->scale), &r)) {
+                    sum_to_real(a);
+                    a->rsum += sqlite3_value_double(v);
+                    return;
+                }
+                a->dsum = r;
+                a->scale = sc;
+            } else if (__builtin_mul_overflow(m, pow10_128(a->scale - sc), &m)) {
+                sum_to_real(a);
+                a->rsum += sqlite3_value_double(v);
+                return;
+            }
+            if (!__builtin_add_overflow(a->dsum, m, &r)) {
+                a->dsum = r;
+                return;
+            }
+            sum_to_real(a);
+            a->rsum += sqlite3_value_double(v);
+            return;
+        }
+        if (a->mode != 3)
+            sum_to_real(a);
+        a->rsum += sqlite3_value_double(v);
+        return;
+    }
+    default:
+        if (a->mode != 3)
+            sum_to_real(a);
+        a->rsum += sqlite3_value_double(v);
+        return;
+    }
+}
+
+static void exact_sum_final(sqlite3_context *ctx)
+{
+    struct exact_sum *a = sqlite3_aggregate_context(ctx, 0);
+    char buf[64], digits[48];
+    int n = 0, pos = 0;
+    unsigned __int128 u;
+
+    if (!a || a->mode == 0) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    if (a->mode == 1) {
+        sqlite3_result_int64(ctx, a->isum);
+        return;
+    }
+    if (a->mode == 3) {
+        sqlite3_result_double(ctx, a->rsum);
+        return;
+    }
+    u = a->dsum < 0 ? (unsigned __int128)(-(a->dsum + 1)) + 1 : (unsigned __int128)a->dsum;
+    do {
+        digits[n++] = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u > 0 || n <= a->scale);
+    if (a->dsum < 0)
+        buf[pos++] = '-';
+    while (n > 0) {
+        if (n == a->scale)
+            buf[pos++] = '.';
+        buf[pos++] = digits[--n];
+    }
+    sqlite3_result_text(ctx, buf, pos, SQLITE_TRANSIENT);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Open / close                                                              */
 
 static const char schema_ddl[] =
@@ -708,6 +896,8 @@ struct emu_store *emu_store_open(const char *path, bool discard, struct emu_err 
     sqlite3_create_collation(s->db, "emu_decimal", SQLITE_UTF8, NULL, decimal_collate);
     sqlite3_create_function(s->db, "version", 0, SQLITE_UTF8, NULL, fn_version, NULL, NULL);
     sqlite3_create_function(s->db, "database", 0, SQLITE_UTF8, NULL, fn_database, NULL, NULL);
+    sqlite3_create_function(s->db, "sum", 1, SQLITE_UTF8, NULL, NULL, exact_sum_step,
+                            exact_sum_final);
     sqlite3_busy_timeout(s->db, 5000);
     if (exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536;",
                  err) < 0 ||

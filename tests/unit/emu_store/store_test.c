@@ -776,6 +776,27 @@ static void test_concurrency(void)
     emu_store_close(s);
 }
 
+/* sum() is exact over DECIMAL text, as Doris's DECIMAL sum is. */
+static void test_exact_sum(struct emu_store *s)
+{
+    T_ROWS(s, "",
+           "SELECT sum(x) FROM (SELECT '0.10' AS x UNION ALL SELECT '0.20' UNION ALL SELECT "
+           "'0.70')",
+           "[[\"1.00\"]]");
+    T_ROWS(s, "",
+           "SELECT sum(x) FROM (SELECT '1.5' AS x UNION ALL SELECT '-2.25' UNION ALL SELECT "
+           "NULL)",
+           "[[\"-0.75\"]]");
+    T_ROWS(s, "", "SELECT sum(x) FROM (SELECT 9223372036854775807 AS x UNION ALL SELECT 1)",
+           "[[\"9223372036854775808\"]]");
+    T_ROWS(s, "", "SELECT sum(x) FROM (SELECT 2 AS x UNION ALL SELECT 3)", "[[5]]");
+    T_ROWS(s, "", "SELECT sum(x) FROM (SELECT NULL AS x)", "[[null]]");
+    T_ROWS(s, "",
+           "SELECT sum(x) FROM (SELECT '99999999999999999999999999999999999.999' AS x "
+           "UNION ALL SELECT '0.001')",
+           "[[\"100000000000000000000000000000000000.000\"]]");
+}
+
 int main(void)
 {
     struct emu_err err;
@@ -789,6 +810,7 @@ int main(void)
     test_unique_apply(s);
     test_sequence(s);
     test_duplicate_and_2pc(s);
+    test_exact_sum(s);
     exec_ok(s, "", "DROP DATABASE d1 FORCE");
     T_ROWS(s, "", "SHOW DATABASES", "[[\"information_schema\"],[\"d2\"]]");
     emu_store_close(s);
