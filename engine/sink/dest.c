@@ -8,18 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "p2d_error.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Percent-decodes p[0..n) into out (size outlen); false if too long or bad. */
 static bool decode(const char *p, size_t n, char *out, size_t outlen)
@@ -34,8 +24,8 @@ static bool decode(const char *p, size_t n, char *out, size_t outlen)
 
             if (i + 2 >= n)
                 return false;
-            hi = hexval(p[i + 1]);
-            lo = hexval(p[i + 2]);
+            hi = p2d_hex_digit(p[i + 1]);
+            lo = p2d_hex_digit(p[i + 2]);
             if (hi < 0 || lo < 0)
                 return false;
             c = (char)(hi * 16 + lo);

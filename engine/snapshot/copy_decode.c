@@ -11,6 +11,8 @@
  */
 #include "snapshot/copy_decode.h"
 
+#include "base/text.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -188,17 +190,6 @@ static inline int octal_digit(char c)
     return c >= '0' && c <= '7' ? c - '0' : -1;
 }
 
-static inline int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Decodes the escape starting at src[i] == '\\'. Stores the byte in *out and
  * returns the index after the escape, or 0 for a trailing backslash.
@@ -233,11 +224,11 @@ static inline uint32_t unescape_one(const char *src, uint32_t i, uint32_t len, c
         return i;
     case 'x':
         /* \x + 1-2 hex digits; \x without one is a plain 'x' (as PostgreSQL) */
-        if (i < len && (d = hex_digit(src[i])) >= 0) {
+        if (i < len && (d = p2d_hex_digit(src[i])) >= 0) {
             unsigned v = (unsigned)d;
 
             i++;
-            if (i < len && (d = hex_digit(src[i])) >= 0) {
+            if (i < len && (d = p2d_hex_digit(src[i])) >= 0) {
                 v = v << 4 | (unsigned)d;
                 i++;
             }
