@@ -321,6 +321,23 @@ static void start_queued(struct p2d_writer *w)
     }
 }
 
+/* Takes a transfer that never started out of the start queue. */
+static void unqueue(struct p2d_writer *w, struct p2d_xfer *x)
+{
+    struct p2d_xfer **pp = &w->queue_head, *prev = NULL;
+
+    while (*pp && *pp != x) {
+        prev = *pp;
+        pp = &(*pp)->next_queued;
+    }
+    if (!*pp)
+        return;
+    *pp = x->next_queued;
+    if (w->queue_tail == x)
+        w->queue_tail = prev;
+    x->next_queued = NULL;
+}
+
 static struct p2d_xfer *new_xfer(struct p2d_writer *w, struct p2d_load *load)
 {
     struct p2d_xfer *x = calloc(1, sizeof(*x));
@@ -367,6 +384,17 @@ static void route_batch(struct p2d_writer *w, struct p2d_batch *b)
     }
     if (end)
         x->end_seen = true;
+    if (end && b->abort && x->state != XFER_ANSWERED) {
+        /* The producer gave up on this load: ending the body would commit a
+         * partial range under its label. Fail the transfer instead; the
+         * range is re-read with the same label. */
+        if (x->state == XFER_QUEUED)
+            unqueue(w, x);
+        answer_transport(x, "the reader did not produce the whole load");
+        p2d_batch_put(w->cfg.pool, b);
+        settle(x);
+        return;
+    }
     if (x->state == XFER_ANSWERED) {
         p2d_batch_put(w->cfg.pool, b);
         if (end) /* the failed load is now complete: report it */

@@ -18,6 +18,8 @@
  * the writer sets load->cancel so the reader can stop early, and drops the
  * rest of the load's batches. Retrying means re-reading the range with the
  * same label (engine/README.md): batches are never kept for a resend.
+ * An end batch with abort set (the reader failed or stopped mid-range)
+ * fails the load with outcome RETRY instead of ending its body.
  *
  * Deadlock rule: every reader streams one load at a time, so max_loads must
  * be at least the number of readers (the job enforces it).

@@ -100,6 +100,7 @@ struct p2d_batch *p2d_batch_get(struct p2d_batch_pool *p, const bool *cancel)
         b->sent = 0;
         b->rows = 0;
         b->end = false;
+        b->abort = false;
     }
     return b;
 }

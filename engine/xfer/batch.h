@@ -24,6 +24,10 @@ struct p2d_batch {
     size_t sent;    /* bytes already handed to curl (writer only) */
     long long rows; /* rows encoded in this batch */
     bool end;       /* last batch of its load (may be empty) */
+    bool abort;     /* with end: the producer could not produce the whole load
+                       (source error, cancel, stop); the writer must fail the
+                       load (outcome RETRY) instead of ending its body, so a
+                       partial range is never committed under its label */
 };
 
 struct p2d_batch_pool;
