@@ -751,14 +751,10 @@ static void sum_to_decimal(struct exact_sum *a)
     a->mode = 2;
 }
 
-static void exact_sum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* SQLite's aggregate context is only 8-byte aligned; __int128 wants 16, so
+ * the state is copied into an aligned local and back. */
+static void exact_sum_add(struct exact_sum *a, sqlite3_value *v)
 {
-    struct exact_sum *a = sqlite3_aggregate_context(ctx, sizeof(*a));
-    sqlite3_value *v = argv[0];
-
-    (void)argc;
-    if (!a)
-        return;
     switch (sqlite3_value_type(v)) {
     case SQLITE_NULL:
         return;
@@ -828,13 +824,29 @@ static void exact_sum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     }
 }
 
+static void exact_sum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    void *mem = sqlite3_aggregate_context(ctx, sizeof(struct exact_sum));
+    struct exact_sum a;
+
+    (void)argc;
+    if (!mem)
+        return;
+    memcpy(&a, mem, sizeof(a));
+    exact_sum_add(&a, argv[0]);
+    memcpy(mem, &a, sizeof(a));
+}
+
 static void exact_sum_final(sqlite3_context *ctx)
 {
-    struct exact_sum *a = sqlite3_aggregate_context(ctx, 0);
+    void *mem = sqlite3_aggregate_context(ctx, 0);
+    struct exact_sum state, *a = mem ? &state : NULL;
     char buf[64], digits[48];
     int n = 0, pos = 0;
     unsigned __int128 u;
 
+    if (mem)
+        memcpy(&state, mem, sizeof(state));
     if (!a || a->mode == 0) {
         sqlite3_result_null(ctx);
         return;
