@@ -14,7 +14,7 @@ packages=(
     libmicrohttpd-dev
     # test, demo and benchmark parts
     postgresql-15 postgresql-client-15 sqlite3 curl jq procps iproute2
-    util-linux gnuplot-nox hyperfine
+    util-linux gnuplot-nox hyperfine time
     # profiling
     linux-perf valgrind
 )
