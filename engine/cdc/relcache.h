@@ -52,8 +52,9 @@ struct p2d_rel {
 #define P2D_RELDIFF_KEY       0x020 /* key flag of a same-named column changed */
 #define P2D_RELDIFF_IDENTITY  0x040 /* replica identity changed */
 #define P2D_RELDIFF_RENAMEREL 0x080 /* namespace or relation name changed */
-#define P2D_RELDIFF_REORDERED 0x100 /* same-named columns in another order (dropped and re-added)  \
-                                     */
+#define P2D_RELDIFF_REORDERED                                                                      \
+    0x100 /* same-named columns in another order (dropped and re-added)                            \
+           */
 
 enum p2d_relchange_kind {
     P2D_RELCHANGE_ADD,     /* new column at new_pos */

@@ -2,8 +2,11 @@
  * sync_cmd.c - `pg2doris sync|precheck|verify`: flags and job file into a
  * struct p2d_job (job/job.h), problems reported one per line with exit code
  * P2D_EXIT_USAGE, warnings printed, and --dry-run printing the resolved job
- * (passwords masked). The pipeline behind the commands is not part of this
- * build yet; without --dry-run they say so and exit with P2D_EXIT_USAGE.
+ * (passwords masked). `sync` runs the schema and full-load steps
+ * (sync/fullload.h); incremental sync is not part of this build, so --mode
+ * defaults to schema,full and an explicit incremental is refused with
+ * P2D_EXIT_USAGE. precheck and verify say they are not part of this build
+ * yet and exit with P2D_EXIT_USAGE.
  */
 #include "cli/sync_cmd.h"
 
@@ -14,12 +17,17 @@
 
 #include "job/job.h"
 #include "p2d_error.h"
+#include "sync/fullload.h"
 
 #define DRY_RUN_HELP "  --dry-run               validate, print the resolved job and exit\n"
 
-const char p2d_cli_sync_usage[] =
-    "pg2doris sync --source CONNINFO --dest URL [--mode schema,full,incremental] "
-    "[flags]\n\n" P2D_JOB_FLAGS_HELP DRY_RUN_HELP;
+#define SYNC_MODE_HELP                                                                             \
+    "this build: --mode defaults to schema,full; incremental sync is not part of it yet and\n"     \
+    "is refused (exit 2). Without incremental the slot is dropped when the run ends; a\n"          \
+    "rerun with the same --state resumes and reads only ranges not yet done.\n"
+
+const char p2d_cli_sync_usage[] = "pg2doris sync --source CONNINFO --dest URL [--mode schema,full] "
+                                  "[flags]\n\n" P2D_JOB_FLAGS_HELP DRY_RUN_HELP SYNC_MODE_HELP;
 const char p2d_cli_precheck_usage[] =
     "pg2doris precheck --source CONNINFO --dest URL [flags]\n\n" P2D_JOB_FLAGS_HELP DRY_RUN_HELP;
 const char p2d_cli_verify_usage[] =
@@ -46,7 +54,7 @@ static int run(enum p2d_job_cmd kind, const char *cmd, int argc, char **argv)
     struct p2d_job *job = NULL;
     char **args = calloc((size_t)argc + 1, sizeof(char *));
     char err[8192];
-    bool dry_run = false;
+    bool dry_run = false, mode_given = false;
     int nargs = 0, rc;
 
     if (!args) {
@@ -59,6 +67,8 @@ static int run(enum p2d_job_cmd kind, const char *cmd, int argc, char **argv)
             dry_run = true;
         else
             args[nargs++] = argv[i];
+        if (i > 0 && (strcmp(argv[i], "--mode") == 0 || strncmp(argv[i], "--mode=", 7) == 0))
+            mode_given = true;
     }
     p2d_job_env_from_process(&env);
     rc = p2d_job_parse(kind, nargs, args, &env, &job, err, sizeof(err));
@@ -73,6 +83,14 @@ static int run(enum p2d_job_cmd kind, const char *cmd, int argc, char **argv)
     }
     for (size_t i = 0; i < job->nwarnings; i++)
         print_lines(cmd, "warning: ", job->warnings[i]);
+    if (kind == P2D_JOB_SYNC && !mode_given)
+        job->modes &= ~(unsigned)P2D_MODE_INCREMENTAL; /* this build's default: schema,full */
+    if (kind == P2D_JOB_SYNC && (job->modes & P2D_MODE_INCREMENTAL)) {
+        p2d_job_destroy(job);
+        fprintf(stderr, "pg2doris sync: incremental sync is not part of this build yet; hint: use "
+                        "--mode schema,full (the default)\n");
+        return P2D_EXIT_USAGE;
+    }
     if (dry_run) {
         char text[16384];
 
@@ -80,6 +98,11 @@ static int run(enum p2d_job_cmd kind, const char *cmd, int argc, char **argv)
         fputs(text, stdout);
         p2d_job_destroy(job);
         return P2D_EXIT_OK;
+    }
+    if (kind == P2D_JOB_SYNC) {
+        rc = p2d_fullload_run(job);
+        p2d_job_destroy(job);
+        return rc;
     }
     p2d_job_destroy(job);
     fprintf(stderr,

@@ -986,7 +986,7 @@ static int load_get(struct p2d_state *st, const char *label, bool *found, int64_
         *found = true;
         *table_id = sqlite3_column_int64(s, 0);
         *range_id = sqlite3_column_int64(s, 1);
-        *status = P2D_LOAD_SENT;
+        *status = P2D_LOAD_STATUS_SENT;
         for (int k = 0; k < 3; k++)
             if (text && strcmp(text, load_status_names[k]) == 0)
                 *status = (enum p2d_load_status)k;
@@ -1001,7 +1001,7 @@ int p2d_state_load_record(struct p2d_state *st, const char *label, int64_t table
     sqlite3_stmt *s;
     bool found;
     int64_t old_table = 0, old_range = 0;
-    enum p2d_load_status status = P2D_LOAD_SENT;
+    enum p2d_load_status status = P2D_LOAD_STATUS_SENT;
     int rc;
 
     OWNED(st);
@@ -1023,7 +1023,7 @@ int p2d_state_load_record(struct p2d_state *st, const char *label, int64_t table
         rc = P2D_EINVAL;
         goto fail;
     }
-    if (found && status == P2D_LOAD_DONE) {
+    if (found && status == P2D_LOAD_STATUS_DONE) {
         *already_done = true;
         rollback(st);
         return 0;
@@ -1057,13 +1057,13 @@ int p2d_state_load_finish(struct p2d_state *st, const char *label, enum p2d_load
     sqlite3_stmt *s;
     bool found;
     int64_t table_id = 0, range_id = 0;
-    enum p2d_load_status from = P2D_LOAD_SENT;
+    enum p2d_load_status from = P2D_LOAD_STATUS_SENT;
     int rc;
 
     OWNED(st);
-    if (to != P2D_LOAD_DONE && to != P2D_LOAD_FAILED) {
+    if (to != P2D_LOAD_STATUS_DONE && to != P2D_LOAD_STATUS_FAILED) {
         seterr(st, "a load finishes as DONE or FAILED, not %s",
-               to == P2D_LOAD_SENT ? "SENT" : "an unknown status");
+               to == P2D_LOAD_STATUS_SENT ? "SENT" : "an unknown status");
         return P2D_EINVAL;
     }
     if ((rc = begin(st)) != 0)
@@ -1076,7 +1076,7 @@ int p2d_state_load_finish(struct p2d_state *st, const char *label, enum p2d_load
         rc = P2D_EINVAL;
         goto fail;
     }
-    if (from != P2D_LOAD_SENT) {
+    if (from != P2D_LOAD_STATUS_SENT) {
         seterr(st, "load \"%s\" cannot go from %s to %s", label, load_status_names[from],
                load_status_names[to]);
         rc = P2D_EINVAL;

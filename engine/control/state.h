@@ -52,9 +52,9 @@ enum p2d_range_status {
 };
 
 enum p2d_load_status {
-    P2D_LOAD_SENT = 0, /* recorded; may or may not have reached Doris */
-    P2D_LOAD_DONE,     /* Doris confirmed (Success, or label exists and finished) */
-    P2D_LOAD_FAILED,   /* Doris refused the data; the label may be reused */
+    P2D_LOAD_STATUS_SENT = 0, /* recorded; may or may not have reached Doris */
+    P2D_LOAD_STATUS_DONE,     /* Doris confirmed (Success, or label exists and finished) */
+    P2D_LOAD_STATUS_FAILED,   /* Doris refused the data; the label may be reused */
 };
 
 enum p2d_state_model { P2D_STATE_UNIQUE = 0, P2D_STATE_DUPLICATE };

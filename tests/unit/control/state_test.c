@@ -304,7 +304,8 @@ static void test_transitions(void)
     T_EQ_STR(p2d_state_errmsg(st),
              "invalid load label \"bad.label\": Doris accepts 1 to 128 of A-Z a-z 0-9 - _ :");
     T_EQ_INT(p2d_state_load_record(st, "p2d-t9-r0-0", 9, 0, &done), P2D_EINVAL); /* no table 9 */
-    T_EQ_INT(p2d_state_load_finish(st, "never-recorded", P2D_LOAD_DONE, 1, 1, NULL), P2D_EINVAL);
+    T_EQ_INT(p2d_state_load_finish(st, "never-recorded", P2D_LOAD_STATUS_DONE, 1, 1, NULL),
+             P2D_EINVAL);
     T_EQ_STR(p2d_state_errmsg(st), "label \"never-recorded\" was never recorded; loads are "
                                    "recorded before they are sent");
     T_EQ_INT(p2d_state_loads_in_doubt(st, &labels, &n), 0);
@@ -317,15 +318,17 @@ static void test_transitions(void)
     T_EQ_INT(p2d_state_range_set(st, 1, 1, P2D_RANGE_DONE, 100, 5000), P2D_EINVAL);
     T_EQ_STR(p2d_state_errmsg(st), "range 1 of table 1 cannot be DONE: 1 of its loads are not "
                                    "confirmed by Doris");
-    T_EQ_INT(p2d_state_load_finish(st, "p2d-t1-r1-0", P2D_LOAD_FAILED, 0, 0, "too many filtered"),
-             0);
+    T_EQ_INT(
+        p2d_state_load_finish(st, "p2d-t1-r1-0", P2D_LOAD_STATUS_FAILED, 0, 0, "too many filtered"),
+        0);
     T_EQ_INT(p2d_state_range_set(st, 1, 1, P2D_RANGE_DONE, 100, 5000), P2D_EINVAL);
     T_EQ_INT(p2d_state_load_record(st, "p2d-t1-r1-0", 1, 1, &done), 0); /* FAILED -> SENT */
     T_CHECK(!done);
-    T_EQ_INT(p2d_state_load_finish(st, "p2d-t1-r1-0", P2D_LOAD_DONE, 4242, 100, NULL), 0);
+    T_EQ_INT(p2d_state_load_finish(st, "p2d-t1-r1-0", P2D_LOAD_STATUS_DONE, 4242, 100, NULL), 0);
     T_EQ_INT(p2d_state_load_status(st, "p2d-t1-r1-0", &ls), 0);
-    T_EQ_INT(ls, P2D_LOAD_DONE);
-    T_EQ_INT(p2d_state_load_finish(st, "p2d-t1-r1-0", P2D_LOAD_FAILED, 0, 0, NULL), P2D_EINVAL);
+    T_EQ_INT(ls, P2D_LOAD_STATUS_DONE);
+    T_EQ_INT(p2d_state_load_finish(st, "p2d-t1-r1-0", P2D_LOAD_STATUS_FAILED, 0, 0, NULL),
+             P2D_EINVAL);
     T_EQ_STR(p2d_state_errmsg(st), "load \"p2d-t1-r1-0\" cannot go from DONE to FAILED");
     T_EQ_INT(p2d_state_load_record(st, "p2d-t1-r1-0", 1, 1, &done), 0);
     T_CHECK(done); /* never sent again */
@@ -475,7 +478,7 @@ static void child_work(const char *dir, int ready_fd)
     if (p2d_state_loads_in_doubt(st, &labels, &n) != 0)
         _exit(13);
     for (size_t i = 0; i < n; i++)
-        if (p2d_state_load_finish(st, labels[i], P2D_LOAD_DONE, 1, 1, NULL) != 0)
+        if (p2d_state_load_finish(st, labels[i], P2D_LOAD_STATUS_DONE, 1, 1, NULL) != 0)
             _exit(14);
     p2d_state_labels_free(labels, n);
     if (p2d_state_plan_load(st, &plan) != 0)
@@ -490,7 +493,8 @@ static void child_work(const char *dir, int ready_fd)
         snprintf(label, sizeof(label), "%s-0", r->label_prefix);
         if (p2d_state_range_set(st, r->table_id, r->range_id, P2D_RANGE_RUNNING, 0, 0) != 0 ||
             p2d_state_load_record(st, label, r->table_id, r->range_id, &done) != 0 ||
-            (!done && p2d_state_load_finish(st, label, P2D_LOAD_DONE, (int64_t)i, 10, NULL) != 0) ||
+            (!done &&
+             p2d_state_load_finish(st, label, P2D_LOAD_STATUS_DONE, (int64_t)i, 10, NULL) != 0) ||
             p2d_state_range_set(st, r->table_id, r->range_id, P2D_RANGE_DONE, 10, 100) != 0 ||
             p2d_state_lsn_set(st, (uint64_t)++ndone) != 0)
             _exit(16);
