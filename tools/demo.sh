@@ -3,8 +3,10 @@
 # this machine: a throwaway PostgreSQL 15 cluster and a doris-emu, a full
 # load, then live changes, then a verification summary comparing both sides.
 #
-# Until `pg2doris sync` ships (issue 3), the moving parts are psql COPY and
-# curl Stream Load: the same protocol the engine speaks, driven by hand.
+# The schema sync and the full load are `pg2doris sync --mode schema,full`.
+# The live changes are applied with psql COPY | curl Stream Loads (the same
+# protocol the engine speaks) until incremental sync from the WAL ships
+# (issue 4); then this demo streams them through the engine as well.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -52,19 +54,10 @@ INSERT INTO shop.orders SELECT g, 1 + g % 20000, (g % 100000) / 100.0,
        timestamp '2024-01-01' + g * interval '1 second' FROM generate_series(1, 200000) g;
 SQL
 
-echo "== destination: database demo, Unique Key tables"
-sql information_schema "CREATE DATABASE IF NOT EXISTS demo" >/dev/null
-sql demo 'CREATE TABLE customers (`id` INT NOT NULL, `name` STRING NOT NULL, `email` STRING NULL,
-  `created_at` DATETIME NULL) UNIQUE KEY(`id`) DISTRIBUTED BY HASH(`id`) BUCKETS 4
-  PROPERTIES ("replication_num" = "1")' >/dev/null
-sql demo 'CREATE TABLE orders (`id` BIGINT NOT NULL, `customer_id` INT NOT NULL,
-  `amount` DECIMAL(12,2) NULL, `status` VARCHAR(64) NULL, `note` STRING NULL,
-  `ordered_at` DATETIME NULL) UNIQUE KEY(`id`) DISTRIBUTED BY HASH(`id`) BUCKETS 4
-  PROPERTIES ("replication_num" = "1")' >/dev/null
-
-echo "== full load (COPY | Stream Load)"
-copy_out "SELECT * FROM shop.customers" | load customers
-copy_out "SELECT * FROM shop.orders" | load orders
+echo "== pg2doris sync --mode schema,full (creates database demo and its tables, loads them)"
+"$root/build/pg2doris" sync --source "$P2D_PG_CONNINFO" --dest "http://root@127.0.0.1:$EMU_FE_PORT/demo" \
+    --mode schema,full --state "$H_TMP/state" --include 'shop.*'
+echo "   doris tables: $(sql demo "SHOW TABLES" | jq -r '[.data.data[][0]] | join(", ")')"
 
 echo "== live changes in the source: 1000 inserts, 500 updates, 200 deletes"
 # Doris deletes are full rows (NOT NULL value columns need values): keep the
