@@ -39,6 +39,9 @@ struct p2d_encoder {
     char *keys;
     uint32_t *key_off;
     struct p2d_buf scratch; /* unescaped values, reused */
+    /* CSV and every column's rule can leave a clean field unchanged: a row
+     * may take the whole-row fast path (csv_fast_span) */
+    bool csv_fast;
 };
 
 /* ---- evaluation ---------------------------------------------------------- */
@@ -539,13 +542,79 @@ static int put_extra(struct row_ctx *x, const struct p2d_extra_value *e)
     return json_put_string(x, e->text, e->len, &bad);
 }
 
+/*
+ * CSV whole-row fast path. When every field is one the per-field path would
+ * copy unchanged (NULL, or no escape / '"' / CR and a value its rule passes
+ * with no issue) and the fields lie back to back in one COPY row, the
+ * per-field path writes exactly the bytes from the first field's start to
+ * the last field's end as one run. Sets *start / *end to that span and
+ * returns true; returns false (nothing written) for any other row, which
+ * then takes the per-field path and gets its issues from there.
+ */
+static bool csv_fast_span(const struct p2d_encoder *enc, const struct p2d_field *fields,
+                          const char **start, const char **end)
+{
+    const char *prev_end = NULL;
+
+    for (int c = 0; c < enc->ncols; c++) {
+        const struct p2d_field *f = &fields[c];
+        const struct p2d_encode_col *col = &enc->cols[c];
+        const char *p = f->p;
+        uint32_t n = f->len;
+
+        if (c > 0 && p != prev_end + 1)
+            return false;
+        if (f->flags == P2D_FIELD_NULL) {
+            prev_end = p + 2;
+            continue;
+        }
+        if (f->flags != 0)
+            return false;
+        switch (col->rule) {
+        case P2D_VR_TEXT:
+            if (col->max_bytes && n > col->max_bytes)
+                return false;
+            break;
+        case P2D_VR_INT:
+            if (n == 0)
+                return false;
+            break;
+        case P2D_VR_DECIMAL:
+        case P2D_VR_FLOAT:
+            if (n == 0 || is_nan_or_inf(p, n))
+                return false;
+            break;
+        case P2D_VR_DATE:
+            if (n != 10 || p[4] != '-')
+                return false;
+            break;
+        case P2D_VR_TIMESTAMP:
+            if (n < 19 || p[4] != '-' || !is_digit(p[n - 1]))
+                return false;
+            break;
+        default:
+            return false;
+        }
+        prev_end = p + n;
+    }
+    *start = fields[0].p;
+    *end = prev_end;
+    return true;
+}
+
 static int encode_row(struct row_ctx *x, const struct p2d_field *fields,
                       const struct p2d_extra_value *extra, int delete_sign)
 {
     struct p2d_encoder *enc = x->enc;
     bool csv = enc->format == P2D_ENCODE_CSV;
+    const char *span_start, *span_end;
     int rc = 0;
 
+    if (enc->csv_fast && csv_fast_span(enc, fields, &span_start, &span_end)) {
+        if ((rc = put(x, span_start, (size_t)(span_end - span_start))) != 0)
+            return rc;
+        goto extras;
+    }
     for (int c = 0; c < enc->ncols; c++) {
         struct val v;
 
@@ -561,6 +630,7 @@ static int encode_row(struct row_ctx *x, const struct p2d_field *fields,
             return rc;
     }
     csv_flush_run(x, &rc);
+extras:
     for (int i = 0; rc == 0 && i < enc->nextra + (enc->delete_sign ? 1 : 0); i++) {
         int k = enc->ncols + i;
 
@@ -662,6 +732,7 @@ struct p2d_encoder *p2d_encoder_create(enum p2d_encode_format format,
         enc->cols[i] = cols[i];
         enc->cols[i].name = NULL;
     }
+    p2d_encoder_set_fast_path(enc, true);
     for (int i = 0; i < nkeys; i++) {
         const char *name = i < ncols            ? cols[i].name
                            : i < ncols + nextra ? extra_names[i - ncols]
@@ -679,6 +750,20 @@ fail:
     p2d_buf_fini(&keys);
     p2d_encoder_destroy(enc);
     return NULL;
+}
+
+void p2d_encoder_set_fast_path(struct p2d_encoder *enc, bool on)
+{
+    if (!on) {
+        enc->csv_fast = false;
+        return;
+    }
+    enc->csv_fast = enc->format == P2D_ENCODE_CSV && enc->ncols > 0;
+    /* BOOL, TIMESTAMPTZ and JSON values are always rewritten */
+    for (int i = 0; i < enc->ncols; i++)
+        if (enc->cols[i].rule == P2D_VR_BOOL || enc->cols[i].rule == P2D_VR_TIMESTAMPTZ ||
+            enc->cols[i].rule == P2D_VR_JSON)
+            enc->csv_fast = false;
 }
 
 void p2d_encoder_destroy(struct p2d_encoder *enc)

@@ -69,6 +69,10 @@ struct p2d_encoder *p2d_encoder_create(enum p2d_encode_format format,
                                        const char *const *extra_names, int nextra,
                                        bool delete_sign);
 
+/* Turns the CSV whole-row fast path off (or back on where the columns
+ * allow it). The output is the same either way; tests compare the two. */
+void p2d_encoder_set_fast_path(struct p2d_encoder *enc, bool on);
+
 /* Frees the encoder. Accepts NULL. */
 void p2d_encoder_destroy(struct p2d_encoder *enc);
 

@@ -694,6 +694,172 @@ static void test_json_documents(void)
     p2d_encoder_destroy(json);
 }
 
+/* ---- the whole-row CSV fast path matches the per-field path ------------------ */
+
+struct fast_col_case {
+    enum p2d_value_rule rule;
+    uint32_t max_bytes;
+    bool not_null;
+    const char *const *vals; /* COPY text of candidate fields, NULL-terminated */
+};
+
+static const char *const fast_ints[] = {"1", "-42", "", "\\N", "1\\t", "9\"", "7\r", NULL};
+static const char *const fast_decs[] = {"17.00", "NaN",  "-Infinity", "Infinity", "",
+                                        "\\N",   "0.04", "+Inf",      NULL};
+static const char *const fast_texts[] = {
+    "N", "", "\\N", "abcdef", "a\\tb", "q\"t", "\\\\N", "DELIVER IN PERSON        ", "r\r", NULL};
+static const char *const fast_dates[] = {"1996-03-13",    "infinity", "-infinity", "12345-01-01",
+                                         "0044-03-15 BC", "19960313", "\\N",       "",
+                                         "1996/03/13",    NULL};
+static const char *const fast_stamps[] = {"2024-01-01 00:00:00",
+                                          "2024-01-01 00:00:00.123456",
+                                          "infinity",
+                                          "2024-01-01 00:00:0x",
+                                          "\\N",
+                                          "12024-01-01 00:00:00",
+                                          "2024-01-01",
+                                          NULL};
+static const char *const fast_bools[] = {"t", "f", "\\N", "x", NULL};
+static const char *const fast_tz[] = {"2024-01-01 00:00:00+00", "\\N", "infinity", NULL};
+
+/* encodes one COPY row with the fast path on and off; everything must match */
+static void fast_compare(struct p2d_encoder *enc, const char *row, const struct p2d_extra_value *ex,
+                         int del, int *failures)
+{
+    struct p2d_field f[MAXF];
+    struct p2d_value_issue is[2][4];
+    struct p2d_buf out[2];
+    int nf, rc[2], ni[2];
+
+    if (p2d_copy_decode((const uint8_t *)row, strlen(row), f, MAXF, &nf) != 0)
+        return;
+    for (int k = 0; k < 2; k++) {
+        p2d_buf_init(&out[k], 0);
+        T_EQ_INT(p2d_buf_append(&out[k], "prefix", 6), 0);
+        p2d_encoder_set_fast_path(enc, k == 0);
+        rc[k] = p2d_encode_row(enc, f, nf, ex, del, &out[k], is[k], 4, &ni[k]);
+    }
+    p2d_encoder_set_fast_path(enc, true);
+    if (rc[0] != rc[1] || ni[0] != ni[1] || out[0].len != out[1].len ||
+        memcmp(out[0].data, out[1].data, out[0].len) != 0) {
+        (*failures)++;
+        fprintf(stderr, "fast path differs: row \"%s\" rc %d/%d issues %d/%d\n", row, rc[0], rc[1],
+                ni[0], ni[1]);
+    } else {
+        for (int i = 0; i < ni[0] && i < 4; i++)
+            if (is[0][i].column != is[1][i].column || is[0][i].rule != is[1][i].rule ||
+                is[0][i].kind != is[1][i].kind || is[0][i].action != is[1][i].action ||
+                is[0][i].text != is[1][i].text || is[0][i].len != is[1][i].len) {
+                (*failures)++;
+                fprintf(stderr, "fast path issue %d differs: row \"%s\"\n", i, row);
+            }
+    }
+    p2d_buf_fini(&out[0]);
+    p2d_buf_fini(&out[1]);
+}
+
+static void test_fast_path_matches(void)
+{
+    static const struct fast_col_case tables[][5] = {
+        /* every rule the fast path takes */
+        {{P2D_VR_INT, 0, false, fast_ints},
+         {P2D_VR_DECIMAL, 0, true, fast_decs},
+         {P2D_VR_TEXT, 6, false, fast_texts},
+         {P2D_VR_DATE, 0, false, fast_dates},
+         {P2D_VR_TIMESTAMP, 0, true, fast_stamps}},
+        {{P2D_VR_FLOAT, 0, false, fast_decs},
+         {P2D_VR_TEXT, 0, true, fast_texts},
+         {P2D_VR_INT, 0, true, fast_ints},
+         {P2D_VR_TEXT, 1, false, fast_texts},
+         {P2D_VR_DATE, 0, true, fast_dates}},
+        /* a column the fast path never takes turns it off */
+        {{P2D_VR_INT, 0, false, fast_ints},
+         {P2D_VR_BOOL, 0, false, fast_bools},
+         {P2D_VR_TEXT, 0, false, fast_texts},
+         {P2D_VR_TIMESTAMPTZ, 0, false, fast_tz},
+         {P2D_VR_DECIMAL, 0, false, fast_decs}},
+    };
+    static const char *const extra_names[] = {"_version", "_note"};
+    const struct p2d_extra_value extras[2] = {{"7", 1, false, true}, {"a\tb", 3, false, false}};
+    uint64_t s = 7;
+    int failures = 0, rows = 0;
+
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        struct p2d_encode_col cols[5];
+        struct p2d_encoder *enc[3];
+
+        for (int c = 0; c < 5; c++) {
+            memset(&cols[c], 0, sizeof cols[c]);
+            cols[c].name = "c";
+            cols[c].rule = tables[t][c].rule;
+            cols[c].max_bytes = tables[t][c].max_bytes;
+            cols[c].not_null = tables[t][c].not_null;
+        }
+        enc[0] = p2d_encoder_create(P2D_ENCODE_CSV, cols, 5, NULL, 0, false);
+        enc[1] = p2d_encoder_create(P2D_ENCODE_CSV, cols, 5, extra_names, 2, true);
+        enc[2] = p2d_encoder_create(P2D_ENCODE_CSV, cols, 1, extra_names, 1, false);
+        T_CHECK(enc[0] && enc[1] && enc[2]);
+        for (int iter = 0; iter < 4000; iter++) {
+            char row[512];
+            size_t n = 0;
+
+            for (int c = 0; c < 5; c++) {
+                const char *const *vals = tables[t][c].vals;
+                size_t nv = 0, pick;
+
+                while (vals[nv])
+                    nv++;
+                s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+                /* mostly clean values: the first of each list, like real rows */
+                pick = (s >> 60) < 8 ? 0 : (size_t)(s >> 33) % nv;
+                n += (size_t)snprintf(row + n, sizeof row - n, "%s%s", c ? "\t" : "", vals[pick]);
+            }
+            row[n++] = '\n';
+            row[n] = '\0';
+            fast_compare(enc[0], row, NULL, 0, &failures);
+            fast_compare(enc[1], row, extras, iter & 1, &failures);
+            /* one column: the first field of the row alone */
+            {
+                char one[512];
+                size_t k = strcspn(row, "\t\n");
+
+                memcpy(one, row, k);
+                one[k] = '\n';
+                one[k + 1] = '\0';
+                fast_compare(enc[2], one, extras, 0, &failures);
+            }
+            rows++;
+        }
+        for (int k = 0; k < 3; k++)
+            p2d_encoder_destroy(enc[k]);
+    }
+    T_EQ_INT(failures, 0);
+    T_CHECK(rows == 12000);
+}
+
+/* Fields that are not back to back in one row (built by hand) are written
+ * one by one with TABs between them, on either path. */
+static void test_fast_path_scattered(void)
+{
+    static const enum p2d_value_rule rules[3] = {P2D_VR_INT, P2D_VR_TEXT, P2D_VR_DATE};
+    struct p2d_encoder *enc = make_encoder(P2D_ENCODE_CSV, rules, 3, 0, false);
+    const char *buf = "12__xy__2024-02-29";
+    struct p2d_field f[3] = {{buf, 2, 0}, {buf + 4, 2, 0}, {buf + 8, 10, 0}};
+    struct p2d_buf out;
+    int ni;
+
+    p2d_buf_init(&out, 0);
+    for (int fast = 0; fast < 2; fast++) {
+        out.len = 0;
+        p2d_encoder_set_fast_path(enc, fast);
+        T_EQ_INT(p2d_encode_row(enc, f, 3, NULL, 0, &out, NULL, 0, &ni), 0);
+        T_EQ_INT(p2d_buf_append(&out, "", 1), 0);
+        T_EQ_STR((char *)out.data, "12\txy\t2024-02-29\n");
+    }
+    p2d_buf_fini(&out);
+    p2d_encoder_destroy(enc);
+}
+
 int main(void)
 {
     test_values();
@@ -705,5 +871,7 @@ int main(void)
     test_round_trip_hostile();
     test_round_trip_random();
     test_json_documents();
+    test_fast_path_matches();
+    test_fast_path_scattered();
     return t_done();
 }
