@@ -5,8 +5,9 @@
  * (passwords masked). `sync` runs the schema and full-load steps
  * (sync/fullload.h); incremental sync is not part of this build, so --mode
  * defaults to schema,full and an explicit incremental is refused with
- * P2D_EXIT_USAGE. precheck and verify say they are not part of this build
- * yet and exit with P2D_EXIT_USAGE.
+ * P2D_EXIT_USAGE. precheck runs the checks of job/precheck.h and prints
+ * them; verify compares source and destination (verify/verify.h) and
+ * exits 0 on a match, P2D_EXIT_MISMATCH on a difference.
  */
 #include "cli/sync_cmd.h"
 
@@ -16,8 +17,10 @@
 #include <string.h>
 
 #include "job/job.h"
+#include "job/precheck.h"
 #include "p2d_error.h"
 #include "sync/fullload.h"
+#include "verify/verify.h"
 
 #define DRY_RUN_HELP "  --dry-run               validate, print the resolved job and exit\n"
 
@@ -101,6 +104,21 @@ static int run(enum p2d_job_cmd kind, const char *cmd, int argc, char **argv)
     }
     if (kind == P2D_JOB_SYNC) {
         rc = p2d_fullload_run(job);
+        p2d_job_destroy(job);
+        return rc;
+    }
+    if (kind == P2D_JOB_PRECHECK) {
+        struct p2d_precheck_report rep = {0};
+        struct p2d_precheck_opts opts = {.check_conflicts = true};
+
+        rc = p2d_precheck_run(job, &opts, &rep);
+        p2d_precheck_print(&rep, stdout, stderr, false);
+        p2d_precheck_report_fini(&rep);
+        p2d_job_destroy(job);
+        return rc;
+    }
+    if (kind == P2D_JOB_VERIFY) {
+        rc = p2d_verify_run(job, job->verify_full);
         p2d_job_destroy(job);
         return rc;
     }

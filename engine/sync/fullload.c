@@ -34,6 +34,7 @@
 #include "base/log.h"
 #include "control/state.h"
 #include "control/throttle.h"
+#include "job/precheck.h"
 #include "p2d_error.h"
 #include "schema/catalog.h"
 #include "schema/ddl.h"
@@ -1101,25 +1102,25 @@ static void free_pipeline(struct fl *fl)
 
 /* ---- the run ------------------------------------------------------------------- */
 
-static int check_wal_level(struct fl *fl)
+/* The checks of job/precheck.h, before anything exists at either side:
+ * quiet when all pass, the WARN / FAIL items on stderr otherwise, one line
+ * when a side is unreachable. Conflicting destination tables are left to
+ * the schema step, which knows the tables an earlier run of this job made. */
+static int run_precheck(const struct p2d_job *job)
 {
-    char v[64];
-    struct p2d_pg_error e;
+    struct p2d_precheck_report rep = {0};
+    struct p2d_precheck_opts opts = {.check_conflicts = false};
+    int code = p2d_precheck_run(job, &opts, &rep);
 
-    if (p2d_pg_query_value(fl->src, "SHOW wal_level", "cannot read wal_level", v, sizeof(v), NULL,
-                           &e) != 0) {
-        log_pg_error("precheck failed", &e);
-        return p2d_pg_error_exit_code(&e);
-    }
-    if (strcmp(v, "logical") != 0) {
-        P2D_ERROR(MOD,
-                  "precheck failed: the source has wal_level \"%s\", logical decoding needs "
-                  "\"logical\"; hint: set wal_level = logical in postgresql.conf and restart "
-                  "PostgreSQL",
-                  v);
-        return P2D_EXIT_PRECHECK;
-    }
-    return P2D_EXIT_OK;
+    if (code == P2D_EXIT_OK || code == P2D_EXIT_PRECHECK)
+        p2d_precheck_print(&rep, stderr, stderr, true);
+    else
+        P2D_ERROR(MOD, "%s", rep.fatal);
+    if (code == P2D_EXIT_PRECHECK)
+        P2D_ERROR(MOD, "precheck failed: nothing was created; hint: fix the FAIL items above "
+                       "(pg2doris precheck lists every item)");
+    p2d_precheck_report_fini(&rep);
+    return code;
 }
 
 static int check_dest(struct fl *fl)
@@ -1316,13 +1317,14 @@ int p2d_fullload_run(const struct p2d_job *job)
 
     if (p2d_job_fingerprint(job, fl.job_id) != 0 || !(canonical = p2d_job_canonical(job)))
         goto out;
+    if ((code = run_precheck(job)) != P2D_EXIT_OK)
+        goto out;
+    code = P2D_EXIT_INTERNAL;
     if (p2d_pg_connect(job->source, P2D_PG_SQL, NULL, &fl.src, &e) != 0) {
         log_pg_error("cannot connect to the source", &e);
         code = p2d_pg_error_exit_code(&e);
         goto out;
     }
-    if ((job->modes & P2D_MODE_FULL) && (code = check_wal_level(&fl)) != P2D_EXIT_OK)
-        goto out;
     if ((code = check_dest(&fl)) != P2D_EXIT_OK)
         goto out;
     if (job->modes & P2D_MODE_FULL) {
