@@ -89,5 +89,8 @@ for t in customers orders; do
     if [ "$pc" != "$dc" ] || [ "$ps" != "$ds" ]; then ok=MISMATCH; status=6; fi
     printf '   %-10s %12s %12s %18s %18s  %s\n' "$t" "$pc" "$dc" "$ps" "$ds" "$ok"
 done
+echo "== pg2doris verify --full (every row, key by key, type-aware)"
+"$root/build/pg2doris" verify --source "$P2D_PG_CONNINFO" --dest "http://root@127.0.0.1:$EMU_FE_PORT/demo" \
+    --include 'shop.*' --full || status=$?
 if [ $status = 0 ]; then echo "== demo finished: destination matches source"; else echo "== demo finished: MISMATCH"; fi
 exit $status
