@@ -192,6 +192,54 @@ static int push_batch(struct reader *rd, struct p2d_read_task *task, struct p2d_
     return 0;
 }
 
+/* A row larger than a whole batch (a value of a megabyte or more): encodes
+ * it into a buffer of its own and spreads its bytes over as many batches of
+ * the load as it needs. The batches of a load form one body, so a row may
+ * cross a batch boundary; the row is counted in the batch with its end. The
+ * current batch (*curp) is empty on entry. */
+static int put_big_row(struct reader *rd, struct p2d_read_task *task, struct p2d_encoder *enc,
+                       struct p2d_batch **curp, int nfields, int *nissues)
+{
+    struct p2d_read_result *res = &task->result;
+    struct p2d_buf big;
+    size_t off = 0;
+    int rc;
+
+    p2d_buf_init(&big, 0);
+    rc = p2d_encode_row(enc, rd->fields, nfields, NULL, 0, &big, rd->issues, ISSUES_MAX, nissues);
+    while (rc == 0 && off < big.len) {
+        struct p2d_batch *b = *curp;
+        size_t n;
+
+        if (!b) {
+            b = p2d_batch_get(rd->r->cfg.pool, &task->load->cancel);
+            if (!b) {
+                rc = P2D_ECANCEL;
+                break;
+            }
+            b->load = task->load;
+            *curp = b;
+        }
+        n = b->cap - b->len < big.len - off ? b->cap - b->len : big.len - off;
+        memcpy(b->data + b->len, big.data + off, n);
+        b->len += n;
+        off += n;
+        if (off == big.len)
+            break;
+        *curp = NULL;
+        rc = push_batch(rd, task, b);
+    }
+    if (rc == 0) {
+        res->bytes += (long long)big.len;
+        res->rows++;
+        (*curp)->rows++;
+        if (*nissues > 0)
+            report_issues(rd, task, rd->fields, *nissues);
+    }
+    p2d_buf_fini(&big);
+    return rc;
+}
+
 /* Decodes one CopyData row and encodes it into the current batch, pushing
  * the batch and taking a new one when the row does not fit. */
 static int put_row(struct reader *rd, struct p2d_read_task *task, struct p2d_encoder *enc,
@@ -244,6 +292,10 @@ static int put_row(struct reader *rd, struct p2d_read_task *task, struct p2d_enc
                 return rc;
             continue;
         }
+        if (rc == P2D_EFULL)
+            rc = put_big_row(rd, task, enc, curp, nfields, &nissues);
+        if (rc == 0)
+            return 0;
         break;
     }
     switch (rc) {

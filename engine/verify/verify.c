@@ -241,6 +241,19 @@ static bool canon_datetime(enum p2d_value_rule rule, unsigned scale, const char 
 }
 
 /* The source text under rule, as the encoder writes it. */
+
+/* A JSON document, or NULL. jansson refuses integers beyond int64
+ * (12345678901234567890 is valid JSON); such a document is read again with
+ * every integer as a double, which both sides do alike. */
+static json_t *load_json(const char *s, size_t n)
+{
+    json_t *j = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+
+    if (!j)
+        j = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+    return j;
+}
+
 static bool canon_pg(enum p2d_value_rule rule, unsigned scale, const char *s, struct canon *c)
 {
     size_t n;
@@ -286,7 +299,7 @@ static bool canon_pg(enum p2d_value_rule rule, unsigned scale, const char *s, st
     case P2D_VR_TIMESTAMPTZ:
         return canon_datetime(rule, scale, s, n, true, c);
     case P2D_VR_JSON:
-        c->json = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+        c->json = load_json(s, n);
         c->kind = c->json ? C_JSON : C_BAD;
         return c->json != NULL;
     }
@@ -344,8 +357,7 @@ static bool canon_doris(enum p2d_value_rule rule, unsigned scale, const json_t *
     case P2D_VR_JSON:
         c->kind = C_JSON;
         if (json_is_string(v)) {
-            c->json = json_loadb(json_string_value(v), json_string_length(v),
-                                 JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+            c->json = load_json(json_string_value(v), json_string_length(v));
             if (!c->json) /* not a document: the string is the JSON value itself */
                 c->json = json_incref((json_t *)v);
         } else {

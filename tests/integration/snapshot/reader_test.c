@@ -2,7 +2,8 @@
  * reader_test.c - reader threads + the writer against PostgreSQL and
  * doris-emu: two tables (one of 200k rows with hostile text, NULLs,
  * numerics, dates, timestamptz, booleans) split into ranges by hand, read
- * by 3 readers inside an exported snapshot through a 16 x 64 KiB pool,
+ * by 3 readers inside an exported snapshot through a 16 x 64 KiB pool
+ * (rows larger than a batch are spread over several),
  * land row for row equal to the source as of the snapshot (a row committed
  * after the export stays out). A load reset mid-body ends RETRY, the
  * reader stops and reconnects for its next range, and re-reading the range
@@ -278,7 +279,8 @@ static long long compare_table(PGconn *conn, const char *pg_select, const char *
     long long compared = 0, mismatches = 0;
 
     for (long long lo = 0; lo <= max_id; lo += CHUNK) {
-        char q[1024], err[512], got[4096];
+        static char got[1 << 20]; /* rows of t1 reach 200 KB */
+        char q[1024], err[512];
         enum p2d_doris_fail fail;
         json_t *data = NULL, *rows;
         PGresult *res;
@@ -345,12 +347,14 @@ static void setup(void)
     pg_ok(admin, "CREATE TABLE t1 (id bigint PRIMARY KEY, txt text, num numeric(18,4), d date, "
                  "ts timestamptz, b boolean)");
     /* hostile text: tab, newline, CR, backslashes, quotes, "\N" as text,
-     * multi-byte UTF-8, NULL, empty, long, and plain */
+     * multi-byte UTF-8, NULL, empty, long, and plain; four rows of 120-200 KB
+     * span several 64 KiB batches */
     pg_ok(admin, "INSERT INTO t1 SELECT g, CASE g % 12 "
                  " WHEN 0 THEN E'tab\\there' WHEN 1 THEN E'line1\\nline2\\r\\n' "
                  " WHEN 2 THEN E'back\\\\slash\\\\' WHEN 3 THEN '\"quoted\" and ''single''' "
                  " WHEN 4 THEN '\\N' WHEN 5 THEN 'héllo wörld 世界 🎉' WHEN 6 THEN NULL "
-                 " WHEN 7 THEN '' WHEN 8 THEN repeat('long-' || g, 100) "
+                 " WHEN 7 THEN '' WHEN 8 THEN repeat('long-' || g, CASE WHEN g % 50000 = 8 "
+                 "  THEN 20000 ELSE 100 END) "
                  " WHEN 9 THEN E'\"\\t\\\\N\\n,\"' WHEN 10 THEN ' lead and trail ' "
                  " ELSE 'plain ' || g || ' ' || repeat('p', 100) END, "
                  " CASE WHEN g % 17 = 0 THEN NULL ELSE (g * 7919 % 1000000000)::numeric / 10000 "

@@ -113,6 +113,10 @@ static const struct eq_case eq_cases[] = {
     {P2D_VR_JSON, 0, "{\"a\": 1}", "\"{\\\"a\\\":2}\"", false},
     {P2D_VR_JSON, 0, "{\"a\": 1.0}", "\"{\\\"a\\\":1}\"", true},
     {P2D_VR_JSON, 0, "[1, 2]", "\"[2,1]\"", false},
+    /* integers beyond int64 are valid JSON (jansson refuses them by default) */
+    {P2D_VR_JSON, 0, "[1e308, -1e-308, 12345678901234567890]",
+     "\"[1e308,-1e-308,12345678901234567890]\"", true},
+    {P2D_VR_JSON, 0, "[12345678901234567890]", "\"[22345678901234567890]\"", false},
     {P2D_VR_JSON, 0, "{\"a\": 1}", "{\"a\": 1}", true}, /* an embedded document */
     {P2D_VR_JSON, 0, "\"s\"", "\"s\"", true},           /* a top-level string */
     {P2D_VR_JSON, 0, "null", "null", true},
