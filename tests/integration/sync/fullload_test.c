@@ -7,7 +7,7 @@
  *   1. a fresh run exits 0; counts equal, keyed tables equal row by row,
  *      every range DONE in the state, no slot left;
  *   2. a second run on the same state reads nothing and exits 0;
- *   3. a throttled run killed with SIGKILL after 2 s, then rerun: exit 0,
+ *   3. a throttled run killed with SIGKILL 1 s into the load, then rerun: exit 0,
  *      data exact, and the ranges the rerun read are exactly those the
  *      state had not DONE after the kill;
  *   4. SIGINT mid-run exits 8, keeps unfinished ranges, leaves no slot;
@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,9 +99,26 @@ static void setup_source(void)
     pg_ok(src, "ANALYZE");
 }
 
+/* True once the file at path contains text. */
+static bool log_has(const char *path, const char *text)
+{
+    char buf[1 << 16];
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (!f)
+        return false;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, text) != NULL;
+}
+
 /* Runs pg2doris with args (NULL-terminated), output into logpath. With
- * kill_after_ms > 0, sends SIGKILL after that long. Returns the exit code,
- * or 128 + signal. */
+ * kill_after_ms > 0, sends sig that long after the log first shows
+ * "reading range" (the load is under way: a fixed delay from the start
+ * would race with setup on a loaded machine). Returns the exit code, or
+ * 128 + signal. */
 static int run_sync_sig(const char *const *args, const char *logpath, int kill_after_ms, int sig)
 {
     char bin[512];
@@ -126,8 +144,13 @@ static int run_sync_sig(const char *const *args, const char *logpath, int kill_a
     }
     T_CHECK(pid > 0);
     if (kill_after_ms > 0) {
+        struct timespec poll = {0, 20 * 1000000L};
         struct timespec ts = {kill_after_ms / 1000, (long)(kill_after_ms % 1000) * 1000000L};
 
+        /* up to 120 s for setup (connect, schema, slot, plan) */
+        for (int i = 0; i < 6000 && !log_has(logpath, "reading range"); i++)
+            nanosleep(&poll, NULL);
+        T_CHECK(log_has(logpath, "reading range"));
         nanosleep(&ts, NULL);
         kill(pid, sig);
     }
@@ -432,7 +455,7 @@ int main(void)
         int n, ndone = 0, wrong = 0;
 
         snprintf(log, sizeof(log), "%s/run3a.log", tmpdir);
-        rc = run_sync(slow, log, 2500);
+        rc = run_sync(slow, log, 1000);
         T_EQ_INT(rc, 128 + SIGKILL);
         n = state_ranges(state2, "t_int", done, 4096);
         for (int i = 0; i < n; i++)
@@ -469,7 +492,7 @@ int main(void)
         int n, ndone = 0;
 
         snprintf(log, sizeof(log), "%s/run4.log", tmpdir);
-        rc = run_sync_sig(slow, log, 1500, SIGINT);
+        rc = run_sync_sig(slow, log, 500, SIGINT);
         out = slurp(log);
         T_EQ_INT(rc, P2D_EXIT_INTERRUPT);
         T_HAS_STR(out, "stopping on signal");
