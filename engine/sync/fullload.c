@@ -935,13 +935,13 @@ static int run_load(struct fl *fl, const char *snapshot)
     int64_t nbatches = job->memory / BATCH_BYTES;
     struct p2d_writer_config wcfg = {0};
     struct p2d_reader_config rcfg = {0};
-    size_t todo = 0;
+    size_t ranges_left = 0;
     int code = P2D_EXIT_OK, rc;
 
     for (size_t i = 0; i < fl->nranges; i++)
         if (fl->ranges[i].status != P2D_RANGE_DONE)
-            todo++;
-    if (todo == 0)
+            ranges_left++;
+    if (ranges_left == 0)
         return P2D_EXIT_OK;
     if (nbatches < (int64_t)MIN_BATCHES * nreaders)
         nbatches = (int64_t)MIN_BATCHES * nreaders;
@@ -993,7 +993,8 @@ static int run_load(struct fl *fl, const char *snapshot)
         return P2D_EXIT_INTERNAL;
     }
     P2D_INFO(MOD, "loading %zu range%s with %d readers, %d concurrent loads, %lld x 1 MiB buffers",
-             todo, todo == 1 ? "" : "s", nreaders, wcfg.max_loads, (long long)nbatches);
+             ranges_left, ranges_left == 1 ? "" : "s", nreaders, wcfg.max_loads,
+             (long long)nbatches);
     fl->start_ns = fl->last_progress_ns = now_ns();
     for (size_t i = 0; i < fl->nranges; i++) {
         struct fl_range *r = &fl->ranges[i];
