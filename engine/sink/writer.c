@@ -10,10 +10,13 @@
  */
 #include "sink/writer.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <zlib.h>
 
 #include "base/log.h"
 #include "p2d_error.h"
@@ -40,6 +43,9 @@ struct p2d_xfer {
     bool body_done;    /* the read callback returned 0 (end of body) */
     bool paused;       /* the read callback returned PAUSE */
     bool body_started; /* the read callback handed out bytes */
+    bool gz;           /* z is live: the body is deflated into curl's buffer */
+    bool gz_end;       /* deflate returned Z_STREAM_END: the gzip trailer is out */
+    z_stream z;
     long long body_done_ms;
     long long progress_ms; /* last read callback call or unpause */
     char *answer;
@@ -127,6 +133,82 @@ static bool is_aborted(struct p2d_writer *w)
 
 /* ---- curl callbacks -------------------------------------------------------- */
 
+/* Pops a batch whose bytes are all taken; returns it to the pool. */
+static void pop_taken(struct p2d_xfer *x)
+{
+    struct p2d_batch *b = x->head;
+
+    x->head = b->next;
+    if (!x->head)
+        x->tail = NULL;
+    x->load->rows_sent += b->rows;
+    p2d_batch_put(x->w->cfg.pool, b);
+}
+
+/* compress_gz: deflates pending bytes straight into curl's upload buffer
+ * (the fixed per-transfer output buffer: no copy of a batch is made); the
+ * body is one gzip member, finished once the end batch was seen. Input
+ * that yields no output yet stays in zlib's window, so the batches still
+ * go back to the pool as soon as they are taken. */
+static size_t read_gz(struct p2d_xfer *x, char *buf, size_t room)
+{
+    z_stream *z = &x->z;
+    size_t out;
+
+    z->next_out = (Bytef *)buf;
+    z->avail_out = room > UINT_MAX ? UINT_MAX : (uInt)room;
+    while (z->avail_out > 0 && !x->gz_end) {
+        struct p2d_batch *b = x->head;
+        int zrc;
+
+        if (b) {
+            size_t k = b->len - b->sent;
+            uInt in = k > UINT_MAX ? UINT_MAX : (uInt)k;
+
+            if (k == 0) {
+                pop_taken(x);
+                continue;
+            }
+            z->next_in = (Bytef *)(b->data + b->sent);
+            z->avail_in = in;
+            zrc = deflate(z, Z_NO_FLUSH);
+            b->sent += in - z->avail_in;
+            x->load->raw_bytes += (long long)(in - z->avail_in);
+            z->next_in = NULL;
+            z->avail_in = 0;
+            if (zrc != Z_OK && zrc != Z_BUF_ERROR)
+                return CURL_READFUNC_ABORT;
+            if (b->sent == b->len)
+                pop_taken(x);
+        } else if (x->end_seen) {
+            zrc = deflate(z, Z_FINISH);
+            if (zrc == Z_STREAM_END)
+                x->gz_end = true;
+            else if (zrc != Z_OK && zrc != Z_BUF_ERROR)
+                return CURL_READFUNC_ABORT;
+            else
+                break; /* output buffer full: more on the next call */
+        } else {
+            break; /* everything pending is in zlib: wait for data */
+        }
+    }
+    out = room - z->avail_out;
+    x->load->bytes_sent += (long long)out;
+    if (out > 0) {
+        x->body_started = true;
+        return out;
+    }
+    if (x->gz_end) {
+        deflateEnd(z); /* free the window before the answer comes */
+        x->gz = false;
+        x->body_done = true;
+        x->body_done_ms = now_ms();
+        return 0;
+    }
+    x->paused = true;
+    return CURL_READFUNC_PAUSE;
+}
+
 /* Hands pending bytes to curl; returns sent batches to the pool. */
 static size_t read_body(char *buf, size_t size, size_t nitems, void *userp)
 {
@@ -134,6 +216,8 @@ static size_t read_body(char *buf, size_t size, size_t nitems, void *userp)
     size_t room = size * nitems, out = 0;
 
     x->progress_ms = now_ms();
+    if (x->load->compress_gz)
+        return read_gz(x, buf, room);
     while (out < room && x->head) {
         struct p2d_batch *b = x->head;
         size_t k = b->len - b->sent;
@@ -152,6 +236,7 @@ static size_t read_body(char *buf, size_t size, size_t nitems, void *userp)
         p2d_batch_put(x->w->cfg.pool, b);
     }
     x->load->bytes_sent += (long long)out;
+    x->load->raw_bytes += (long long)out;
     if (out > 0) {
         x->body_started = true;
         return out;
@@ -284,6 +369,8 @@ static void settle(struct p2d_xfer *x)
     if (x->next_all)
         x->next_all->prev_all = x->prev_all;
     w->cfg.finished(x->load, &x->result, w->cfg.arg);
+    if (x->gz)
+        deflateEnd(&x->z);
     curl_slist_free_all(x->headers);
     free(x->answer);
     free(x);
@@ -345,11 +432,21 @@ static struct p2d_xfer *new_xfer(struct p2d_writer *w, struct p2d_load *load)
 
     if (!x)
         return NULL;
+    if (load->compress_gz) {
+        /* gzip wrapper (windowBits 15 + 16), level 1: speed over ratio */
+        if (deflateInit2(&x->z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+            free(x);
+            return NULL;
+        }
+        x->gz = true;
+    }
     x->w = w;
     x->load = load;
     x->state = XFER_QUEUED;
     for (const struct curl_slist *h = load->headers; h; h = h->next)
         x->headers = curl_slist_append(x->headers, h->data);
+    if (load->compress_gz)
+        x->headers = curl_slist_append(x->headers, "compress_type: gz");
     x->headers = curl_slist_append(x->headers, "Expect: 100-continue");
     snprintf(label, sizeof(label), "label: %s", load->label);
     x->headers = curl_slist_append(x->headers, label);
@@ -522,6 +619,13 @@ int p2d_writer_run(struct p2d_writer *w)
             if (m->msg == CURLMSG_DONE)
                 on_done(w, m->easy_handle, m->data.result);
         check_timeouts(w);
+        /* An answer or a timeout above may have freed a slot: start queued
+         * loads now. Waiting for the top of the loop would mean waiting for
+         * the next ring push or the 1 s poll timeout, and a producer that
+         * already pushed all its loads (or is blocked on the pool they hold)
+         * pushes nothing more. A new handle is due at once, so the poll
+         * below returns immediately. */
+        start_queued(w);
         if (w->loads == 0 && all_rings_drained(w))
             return 0;
         if (curl_multi_poll(w->multi, NULL, 0, 1000, NULL) != CURLM_OK)

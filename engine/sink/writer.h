@@ -46,9 +46,13 @@ struct p2d_load {
     char label[129];
     const struct curl_slist *headers; /* Stream Load headers of the table, borrowed */
     void *user;
+    /* Send the body as one gzip member (header "compress_type: gz"),
+     * deflated on the fly as curl takes it. */
+    bool compress_gz;
     bool cancel; /* atomic: set by the writer when the load failed early */
     long long rows_sent;
-    long long bytes_sent;
+    long long bytes_sent;  /* body bytes on the wire (compressed when compress_gz) */
+    long long raw_bytes;   /* body bytes taken from the batches (before compression) */
     struct p2d_xfer *xfer; /* writer-private */
 };
 

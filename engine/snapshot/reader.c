@@ -610,6 +610,7 @@ void p2d_read_task_reset(struct p2d_read_task *task)
     __atomic_store_n(&load->cancel, false, __ATOMIC_RELAXED);
     load->rows_sent = 0;
     load->bytes_sent = 0;
+    load->raw_bytes = 0;
     load->xfer = NULL;
     memset(&task->result, 0, sizeof(task->result));
     task->result.copy_rows = -1;

@@ -513,6 +513,7 @@ static int load_plan(struct fl *fl)
         snprintf(r->load.table, sizeof(r->load.table), "%s", r->t->ddl->table);
         snprintf(r->load.label, sizeof(r->load.label), "%s", sr->label_prefix);
         r->load.headers = r->t->headers;
+        r->load.compress_gz = fl->job->compress == P2D_COMPRESS_GZ;
         r->load.user = r;
     }
     for (size_t k = 0; k < fl->ntables; k++) {
@@ -1363,8 +1364,6 @@ int p2d_fullload_run(const struct p2d_job *job)
             goto out;
         }
     }
-    if (job->compress != P2D_COMPRESS_NONE)
-        P2D_WARN(MOD, "--compress is not applied by this build: bodies are sent uncompressed");
     if (!(job->modes & P2D_MODE_FULL)) {
         code = schema_step(&fl, false);
         goto out;

@@ -373,8 +373,8 @@ static void all_done(const char *dir)
 
 int main(void)
 {
-    char dest[256], dest2[256], dest4[256], dest5[256], destbad[256], log[300];
-    char state1[300], state2[300], state3[300], state4[300], state5[300];
+    char dest[256], dest2[256], dest4[256], dest5[256], dest7[256], destbad[256], log[300];
+    char state1[300], state2[300], state3[300], state4[300], state5[300], state7[300];
     char *out;
     struct p2d_dest d;
     char err[256];
@@ -387,6 +387,8 @@ int main(void)
     snprintf(state3, sizeof(state3), "%s/s3", tmpdir);
     snprintf(state4, sizeof(state4), "%s/s4", tmpdir);
     snprintf(state5, sizeof(state5), "%s/s5", tmpdir);
+    snprintf(state7, sizeof(state7), "%s/s7", tmpdir);
+    snprintf(dest7, sizeof(dest7), "http://root@127.0.0.1:%s/dst7", t_env("EMU_FE_PORT"));
     snprintf(dest5, sizeof(dest5), "http://root@127.0.0.1:%s/dst5", t_env("EMU_FE_PORT"));
     snprintf(dest4, sizeof(dest4), "http://root@127.0.0.1:%s/dst4", t_env("EMU_FE_PORT"));
     snprintf(dest, sizeof(dest), "http://root@127.0.0.1:%s/dst", t_env("EMU_FE_PORT"));
@@ -544,6 +546,35 @@ int main(void)
         T_CHECK(strstr(out, "Sekr1tPw") == NULL); /* the password is never printed */
         fprintf(stderr, "wrong password output:\n%s", out);
         free(out);
+        T_EQ_INT(slots_left(), 0);
+    }
+
+    /* 7. --compress gz (gzip bodies, compress_type: gz), with a reset
+     * mid-body: the run ends exact */
+    {
+        const char *args[] = {"sync",  "--source",   src_conninfo, "--dest",
+                              dest7,   "--state",    state7,       "--readers",
+                              "2",     "--compress", "gz",         "--rows-per-range",
+                              "40000", NULL};
+        struct timespec t0, t1;
+
+        set_fault("kind=reset,table=t_int,nth=2,after=2000");
+        snprintf(log, sizeof(log), "%s/run7.log", tmpdir);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = run_sync(args, log, 0);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        set_fault(NULL);
+        out = slurp(log);
+        if (rc != 0)
+            fprintf(stderr, "%s\n", out);
+        T_EQ_INT(rc, 0);
+        T_CHECK(strstr(out, "--compress is not applied") == NULL);
+        T_CHECK(count_lines_with(out, "retrying in") >= 1);
+        fprintf(stderr, "run 7 (--compress gz, one reset): %.2f s\n",
+                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+        free(out);
+        check_data("dst7");
+        all_done(state7);
         T_EQ_INT(slots_left(), 0);
     }
 
