@@ -14,6 +14,7 @@
 #include "p2d_error.h"
 #include "sink/doris_sql.h"
 #include "sink/writer.h"
+#include "engine_it.h"
 #include "testlib.h"
 
 #define POOL_BATCHES 8
@@ -192,23 +193,6 @@ static void exec_sql(const char *db, const char *stmt)
     T_EQ_INT(p2d_doris_sql_exec(sql, db, stmt, NULL, &fail, err, sizeof(err)), 0);
 }
 
-static void set_fault(const char *spec)
-{
-    char url[256];
-    struct t_req req = {.method = spec ? "POST" : "DELETE"};
-    struct t_resp resp;
-
-    snprintf(url, sizeof(url), "http://127.0.0.1:%s/_emu/faults", t_env("EMU_FE_PORT"));
-    req.url = url;
-    if (spec) {
-        req.body = spec;
-        req.body_len = strlen(spec);
-    }
-    t_http(&req, &resp);
-    T_EQ_INT(resp.status, 200);
-    t_resp_free(&resp);
-}
-
 int main(void)
 {
     char url[128], err[256];
@@ -276,7 +260,7 @@ int main(void)
     /* A load whose connection is reset mid-body: RETRY, nothing stored;
      * re-read with the same label: done. */
     exec_sql("wt", "TRUNCATE TABLE t");
-    set_fault("kind=reset,table=t,nth=1,after=3000");
+    it_emu_fault("kind=reset,table=t,nth=1,after=3000");
     init_job(&one, "t", "wt-reset", 0, 20000);
     run_jobs(&one, 1, 1, NULL, false);
     T_EQ_INT(one.out.outcome, P2D_LOAD_RETRY);
@@ -290,7 +274,7 @@ int main(void)
 
     /* compress_gz: every body is one gzip member (compress_type: gz); the
      * rows land exactly, and fewer bytes go on the wire than were read. */
-    set_fault(NULL);
+    it_emu_fault(NULL);
     exec_sql("wt", "TRUNCATE TABLE t");
     {
         long long want = 0, raw = 0, wire = 0;
@@ -332,7 +316,7 @@ int main(void)
     /* gz and a reset mid-body: RETRY, nothing stored; the resend with the
      * same label is done, exactly once. */
     exec_sql("wt", "TRUNCATE TABLE t");
-    set_fault("kind=reset,table=t,nth=1,after=3000");
+    it_emu_fault("kind=reset,table=t,nth=1,after=3000");
     init_job(&one, "t", "wt-gz-reset", 0, 20000);
     one.load.compress_gz = true;
     run_jobs(&one, 1, 1, NULL, false);
@@ -343,13 +327,13 @@ int main(void)
     run_jobs(&one, 1, 1, NULL, false);
     T_EQ_INT(one.out.outcome, P2D_LOAD_DONE);
     T_EQ_INT(count_rows("t"), 20000);
-    set_fault(NULL);
+    it_emu_fault(NULL);
 
     /* The answer is lost after the commit: RETRY; the resend with the same
      * label is "Label Already Exists" / FINISHED: done, not doubled. */
-    set_fault(NULL);
+    it_emu_fault(NULL);
     exec_sql("wt", "TRUNCATE TABLE t");
-    set_fault("kind=lost_answer,table=t,nth=1");
+    it_emu_fault("kind=lost_answer,table=t,nth=1");
     init_job(&one, "t", "wt-lost", 0, 3000);
     run_jobs(&one, 1, 1, NULL, false);
     T_EQ_INT(one.out.outcome, P2D_LOAD_RETRY);
@@ -359,22 +343,22 @@ int main(void)
     T_EQ_INT(count_rows("t"), 3000);
 
     /* Storage-side and HTTP failures are retryable; nothing stored. */
-    set_fault(NULL);
+    it_emu_fault(NULL);
     exec_sql("wt", "TRUNCATE TABLE t");
-    set_fault("kind=e235,table=t,nth=1");
+    it_emu_fault("kind=e235,table=t,nth=1");
     init_job(&one, "t", "wt-e235", 0, 100);
     run_jobs(&one, 1, 1, NULL, false);
     T_EQ_INT(one.out.outcome, P2D_LOAD_RETRY);
     T_HAS_STR(one.out.message, "[E-235]");
-    set_fault(NULL);
-    set_fault("kind=http5xx,table=t,nth=1");
+    it_emu_fault(NULL);
+    it_emu_fault("kind=http5xx,table=t,nth=1");
     init_job(&one, "t", "wt-5xx", 0, 100);
     run_jobs(&one, 1, 1, NULL, false);
     T_EQ_INT(one.out.outcome, P2D_LOAD_RETRY);
     T_EQ_INT(count_rows("t"), 0);
 
     /* Bad data: the table is stopped with the ErrorURL. */
-    set_fault(NULL);
+    it_emu_fault(NULL);
     exec_sql("wt", "CREATE TABLE n (id BIGINT NOT NULL, v INT NULL) DUPLICATE KEY(id) "
                    "DISTRIBUTED BY HASH(id) BUCKETS 1");
     {
@@ -389,13 +373,13 @@ int main(void)
     }
 
     /* A hanging destination: abort ends the load with "aborted". */
-    set_fault("kind=hang,table=t,nth=1");
+    it_emu_fault("kind=hang,table=t,nth=1");
     init_job(&one, "t", "wt-hang", 0, 100);
     run_jobs(&one, 1, 1, NULL, true);
     T_EQ_INT(one.out.calls, 1);
     T_EQ_INT(one.out.outcome, P2D_LOAD_RETRY);
     T_HAS_STR(one.out.message, "aborted");
-    set_fault(NULL);
+    it_emu_fault(NULL);
 
     curl_slist_free_all(load_headers);
     p2d_batch_pool_destroy(pool);

@@ -35,23 +35,13 @@
 #include "p2d_error.h"
 #include "sink/dest.h"
 #include "sink/doris_sql.h"
+#include "engine_it.h"
 #include "testlib.h"
 
 static char tmpdir[256];
 static char src_conninfo[512];
 static PGconn *src;
 static struct p2d_doris_sql *dsql;
-
-static void pg_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "%s\n  -> %s\n", sql, PQerrorMessage(c));
-        T_CHECK(!"SQL failed");
-    }
-    PQclear(r);
-}
 
 /* All types. Columns without NOT NULL get NULL in row 1. */
 static const char *const T_ALL =
@@ -75,198 +65,127 @@ static void setup_source(void)
     PGconn *admin = PQconnectdb(t_env("P2D_PG_CONNINFO"));
 
     T_EQ_INT(PQstatus(admin), CONNECTION_OK);
-    pg_ok(admin, "DROP DATABASE IF EXISTS at_src");
-    pg_ok(admin, "CREATE DATABASE at_src ENCODING 'UTF8' TEMPLATE template0");
+    it_pg_ok(admin, "DROP DATABASE IF EXISTS at_src");
+    it_pg_ok(admin, "CREATE DATABASE at_src ENCODING 'UTF8' TEMPLATE template0");
     PQfinish(admin);
     snprintf(src_conninfo, sizeof(src_conninfo), "%s dbname=at_src", t_env("P2D_PG_CONNINFO"));
     src = PQconnectdb(src_conninfo);
     T_EQ_INT(PQstatus(src), CONNECTION_OK);
-    pg_ok(src, "SET client_encoding = 'UTF8'");
-    pg_ok(src, "CREATE TYPE mood AS ENUM ('sad', 'ok', 'it''s \"great\" 🎉')");
-    pg_ok(src, "CREATE DOMAIN dnum AS numeric(12,2) CHECK (VALUE > -1e9)");
-    pg_ok(src, T_ALL);
+    it_pg_ok(src, "SET client_encoding = 'UTF8'");
+    it_pg_ok(src, "CREATE TYPE mood AS ENUM ('sad', 'ok', 'it''s \"great\" 🎉')");
+    it_pg_ok(src, "CREATE DOMAIN dnum AS numeric(12,2) CHECK (VALUE > -1e9)");
+    it_pg_ok(src, T_ALL);
     /* 1: NULLs everywhere (serials take their defaults) */
-    pg_ok(src, "INSERT INTO t_all (id) VALUES (1)");
+    it_pg_ok(src, "INSERT INTO t_all (id) VALUES (1)");
     /* 2: ordinary values */
-    pg_ok(src, "INSERT INTO t_all VALUES (2, 12, 345, 6789, DEFAULT, DEFAULT, 123456789.125, 42,"
-               " 1.5, 3.14159265358979323846264338327950288419716939937510,"
-               " 1234567890123456789012345678901234567890.0123456789, 1.5, 0.1, 12.34,"
-               " 'ab', 'hello', 'world', '\\x00ff10', '2024-02-29 10:11:12.123456',"
-               " '2024-02-29 10:11:12.125', '2024-02-29 10:11:12.5+02', '2024-02-29',"
-               " '10:11:12.5', '10:11:12+05:30', '1 year 2 mons 3 days 04:05:06.7', true,"
-               " '(1,2)', '{1,-1,0}', '(1,1),(0,0)', '<(0,0),1>', '[(0,0),(1,1),(2,0)]',"
-               " '((0,0),(1,1),(1,0))', '192.168.1.1/24', '10.0.0.0/8', '08:00:2b:01:02:03',"
-               " 'a fat cat sat', '<a x=\"1\">t</a>', '{\"a\": [1, 2.5, \"x\"], \"b\": null}',"
-               " '{\"k\": {\"n\": 1e2}}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{1,2,NULL}',"
-               " '{a,\"b c\",NULL}', 'ok', 99.99, B'10101010', B'101')");
+    it_pg_ok(src, "INSERT INTO t_all VALUES (2, 12, 345, 6789, DEFAULT, DEFAULT, 123456789.125, 42,"
+                  " 1.5, 3.14159265358979323846264338327950288419716939937510,"
+                  " 1234567890123456789012345678901234567890.0123456789, 1.5, 0.1, 12.34,"
+                  " 'ab', 'hello', 'world', '\\x00ff10', '2024-02-29 10:11:12.123456',"
+                  " '2024-02-29 10:11:12.125', '2024-02-29 10:11:12.5+02', '2024-02-29',"
+                  " '10:11:12.5', '10:11:12+05:30', '1 year 2 mons 3 days 04:05:06.7', true,"
+                  " '(1,2)', '{1,-1,0}', '(1,1),(0,0)', '<(0,0),1>', '[(0,0),(1,1),(2,0)]',"
+                  " '((0,0),(1,1),(1,0))', '192.168.1.1/24', '10.0.0.0/8', '08:00:2b:01:02:03',"
+                  " 'a fat cat sat', '<a x=\"1\">t</a>', '{\"a\": [1, 2.5, \"x\"], \"b\": null}',"
+                  " '{\"k\": {\"n\": 1e2}}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{1,2,NULL}',"
+                  " '{a,\"b c\",NULL}', 'ok', 99.99, B'10101010', B'101')");
     /* 3: minimum extremes */
-    pg_ok(src,
-          "INSERT INTO t_all VALUES (3, -32768, -2147483648, -9223372036854775808, -2147483648,"
-          " -9223372036854775808, -999999999.999, -99999999999999999999999999999999999999,"
-          " -9999999999999999999999999999.9999999999, '-Infinity',"
-          " -9999999999999999999999999999999999999999.9999999999, '-Infinity', '-Infinity',"
-          " '-92233720368547758.08', '', '', '', '\\x', '-infinity', '4713-01-01 00:00:00 BC',"
-          " '-infinity', '4713-01-01 BC', '00:00:00', '00:00:00-15:59', '-178000000 years',"
-          " false, '(-1e300,1e-300)', '{0,1,0}', '(0,0),(0,0)', '<(0,0),0>', '((0,0))',"
-          " '((0,0))', '::/0', '::/0', '00:00:00:00:00:00', '', '', '[]', '{}',"
-          " '00000000-0000-0000-0000-000000000000', '{}', '{}', 'sad', -999999999.99, B'00000000',"
-          " B'')");
+    it_pg_ok(
+        src,
+        "INSERT INTO t_all VALUES (3, -32768, -2147483648, -9223372036854775808, -2147483648,"
+        " -9223372036854775808, -999999999.999, -99999999999999999999999999999999999999,"
+        " -9999999999999999999999999999.9999999999, '-Infinity',"
+        " -9999999999999999999999999999999999999999.9999999999, '-Infinity', '-Infinity',"
+        " '-92233720368547758.08', '', '', '', '\\x', '-infinity', '4713-01-01 00:00:00 BC',"
+        " '-infinity', '4713-01-01 BC', '00:00:00', '00:00:00-15:59', '-178000000 years',"
+        " false, '(-1e300,1e-300)', '{0,1,0}', '(0,0),(0,0)', '<(0,0),0>', '((0,0))',"
+        " '((0,0))', '::/0', '::/0', '00:00:00:00:00:00', '', '', '[]', '{}',"
+        " '00000000-0000-0000-0000-000000000000', '{}', '{}', 'sad', -999999999.99, B'00000000',"
+        " B'')");
     /* 4: maximum extremes */
-    pg_ok(src,
-          "INSERT INTO t_all VALUES (4, 32767, 2147483647, 9223372036854775807, 2147483647,"
-          " 9223372036854775807, 999999999.999, 99999999999999999999999999999999999999,"
-          " 9999999999999999999999999999.9999999999, 'Infinity',"
-          " 9999999999999999999999999999999999999999.9999999999, 3.4028235e38,"
-          " 1.7976931348623157e308, '92233720368547758.07', 'zzzzz',"
-          " repeat('é', 20), repeat('🎉', 1000), decode(repeat('ff', 1000), 'hex'),"
-          " 'infinity', '9999-12-31 23:59:59.999', 'infinity', '9999-12-31', '24:00:00',"
-          " '23:59:59.999999+15:59', '178000000 years', true, '(1e300,-1e-300)', '{1,0,5}',"
-          " '(1e10,1e10),(-1e10,-1e10)', '<(1,1),1e10>', '[(0,0),(1,1)]', '((0,0),(9,9),(9,0))',"
-          " 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128', '255.255.255.255/32',"
-          " 'ff:ff:ff:ff:ff:ff', 'zzz:1A yyy:2B', '<r/>', '[1e308, -1e-308, 12345678901234567890]',"
-          " '{\"big\": 123456789012345678901234567890}', 'ffffffff-ffff-ffff-ffff-ffffffffffff',"
-          " '{2147483647,-2147483648}', '{\"\\\\\",\"\\\"\"}', 'it''s \"great\" 🎉', 9999999999.99,"
-          " B'11111111', B'1111111111111111')");
+    it_pg_ok(
+        src,
+        "INSERT INTO t_all VALUES (4, 32767, 2147483647, 9223372036854775807, 2147483647,"
+        " 9223372036854775807, 999999999.999, 99999999999999999999999999999999999999,"
+        " 9999999999999999999999999999.9999999999, 'Infinity',"
+        " 9999999999999999999999999999999999999999.9999999999, 3.4028235e38,"
+        " 1.7976931348623157e308, '92233720368547758.07', 'zzzzz',"
+        " repeat('é', 20), repeat('🎉', 1000), decode(repeat('ff', 1000), 'hex'),"
+        " 'infinity', '9999-12-31 23:59:59.999', 'infinity', '9999-12-31', '24:00:00',"
+        " '23:59:59.999999+15:59', '178000000 years', true, '(1e300,-1e-300)', '{1,0,5}',"
+        " '(1e10,1e10),(-1e10,-1e10)', '<(1,1),1e10>', '[(0,0),(1,1)]', '((0,0),(9,9),(9,0))',"
+        " 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128', '255.255.255.255/32',"
+        " 'ff:ff:ff:ff:ff:ff', 'zzz:1A yyy:2B', '<r/>', '[1e308, -1e-308, 12345678901234567890]',"
+        " '{\"big\": 123456789012345678901234567890}', 'ffffffff-ffff-ffff-ffff-ffffffffffff',"
+        " '{2147483647,-2147483648}', '{\"\\\\\",\"\\\"\"}', 'it''s \"great\" 🎉', 9999999999.99,"
+        " B'11111111', B'1111111111111111')");
     /* 5: out of Doris range: NaN, year > 9999, BC, tiny floats */
-    pg_ok(src, "INSERT INTO t_all (id, c_num, c_num38, c_numfree, c_real, c_double, c_ts, c_ts3,"
-               " c_tstz, c_date, c_dom) VALUES (5, 'NaN', 'NaN', 'NaN', 'NaN', 'NaN',"
-               " '294276-12-31 23:59:59.999999', '0001-01-01 00:00:00 BC',"
-               " '10000-01-01 00:00:00+00', '5874897-12-31', 'NaN')");
-    pg_ok(src, "INSERT INTO t_all (id, c_real, c_double, c_ts, c_tstz, c_date) VALUES"
-               " (6, 1.4e-45, 4.9e-324, '0001-01-01 00:00:00', '0001-01-01 00:00:00+00',"
-               " '0001-01-01'), (7, -0, -0, '1970-01-01', '1999-12-31 23:59:59.999999+00',"
-               " '2000-02-29')");
+    it_pg_ok(src, "INSERT INTO t_all (id, c_num, c_num38, c_numfree, c_real, c_double, c_ts, c_ts3,"
+                  " c_tstz, c_date, c_dom) VALUES (5, 'NaN', 'NaN', 'NaN', 'NaN', 'NaN',"
+                  " '294276-12-31 23:59:59.999999', '0001-01-01 00:00:00 BC',"
+                  " '10000-01-01 00:00:00+00', '5874897-12-31', 'NaN')");
+    it_pg_ok(src, "INSERT INTO t_all (id, c_real, c_double, c_ts, c_tstz, c_date) VALUES"
+                  " (6, 1.4e-45, 4.9e-324, '0001-01-01 00:00:00', '0001-01-01 00:00:00+00',"
+                  " '0001-01-01'), (7, -0, -0, '1970-01-01', '1999-12-31 23:59:59.999999+00',"
+                  " '2000-02-29')");
     /* 8: hostile text in every text-like column */
-    pg_ok(src, "CREATE TEMP TABLE hostile AS SELECT E'tab\\there new\\nline cr\\rx back\\\\slash"
-               " \"dq\" ''sq'' ' || (SELECT string_agg(chr(i), '') FROM generate_series(1, 31) i)"
-               " || ' Grüße 日本語 🎉😀 end' AS h");
-    pg_ok(src, "INSERT INTO t_all (id, c_char, c_varchar, c_text, c_money, c_xml, c_json, c_jsonb,"
-               " c_textarr, c_tsvector, c_interval) SELECT 8, E'\\t\\n\\\\\"\\r', E'\\\\N',"
-               " h, '0', XMLPARSE(CONTENT E'<t>tab\\there \\\\ \\n🎉 ''q'' &quot;</t>'),"
-               " json_build_object(h, h, 'n', E'\\\\N', 'x', E'\\t'),"
-               " jsonb_build_object('k', h), ARRAY[h, E'\\\\N', NULL, ''],"
-               " to_tsvector('simple', 'tab\there ''quoted'' back\\\\slash'), '-1 day +01:00'"
-               " FROM hostile");
+    it_pg_ok(src,
+             "CREATE TEMP TABLE hostile AS SELECT E'tab\\there new\\nline cr\\rx back\\\\slash"
+             " \"dq\" ''sq'' ' || (SELECT string_agg(chr(i), '') FROM generate_series(1, 31) i)"
+             " || ' Grüße 日本語 🎉😀 end' AS h");
+    it_pg_ok(src,
+             "INSERT INTO t_all (id, c_char, c_varchar, c_text, c_money, c_xml, c_json, c_jsonb,"
+             " c_textarr, c_tsvector, c_interval) SELECT 8, E'\\t\\n\\\\\"\\r', E'\\\\N',"
+             " h, '0', XMLPARSE(CONTENT E'<t>tab\\there \\\\ \\n🎉 ''q'' &quot;</t>'),"
+             " json_build_object(h, h, 'n', E'\\\\N', 'x', E'\\t'),"
+             " jsonb_build_object('k', h), ARRAY[h, E'\\\\N', NULL, ''],"
+             " to_tsvector('simple', 'tab\there ''quoted'' back\\\\slash'), '-1 day +01:00'"
+             " FROM hostile");
     /* 9: \N as the whole value, 10: 1 MB TOASTed text */
-    pg_ok(src, "INSERT INTO t_all (id, c_text, c_varchar, c_json) VALUES"
-               " (9, E'\\\\N', E'\\\\N\\t', '\"\\\\N\"'),"
-               " (10, (SELECT string_agg(md5(i::text) || E'\\t\\\\', '') FROM"
-               " generate_series(1, 29128) i), 'big', '\" starts with a quote\"')");
+    it_pg_ok(src, "INSERT INTO t_all (id, c_text, c_varchar, c_json) VALUES"
+                  " (9, E'\\\\N', E'\\\\N\\t', '\"\\\\N\"'),"
+                  " (10, (SELECT string_agg(md5(i::text) || E'\\t\\\\', '') FROM"
+                  " generate_series(1, 29128) i), 'big', '\" starts with a quote\"')");
 
     /* partitioned: three range leaves with rows in each */
-    pg_ok(src, "CREATE TABLE t_part (id integer, d date, v text, n numeric(10,2),"
-               " PRIMARY KEY (id, d)) PARTITION BY RANGE (d)");
-    pg_ok(src, "CREATE TABLE t_part_a PARTITION OF t_part FOR VALUES FROM (MINVALUE)"
-               " TO ('2024-01-01')");
-    pg_ok(src, "CREATE TABLE t_part_b PARTITION OF t_part FOR VALUES FROM ('2024-01-01')"
-               " TO ('2025-01-01')");
-    pg_ok(src,
-          "CREATE TABLE t_part_c PARTITION OF t_part FOR VALUES FROM ('2025-01-01') TO (MAXVALUE)");
-    pg_ok(src, "INSERT INTO t_part SELECT g, DATE '2023-06-01' + g * 3,"
-               " CASE WHEN g % 4 = 0 THEN NULL ELSE E'v\\t' || g END, g / 8.0"
-               " FROM generate_series(1, 300) g");
+    it_pg_ok(src, "CREATE TABLE t_part (id integer, d date, v text, n numeric(10,2),"
+                  " PRIMARY KEY (id, d)) PARTITION BY RANGE (d)");
+    it_pg_ok(src, "CREATE TABLE t_part_a PARTITION OF t_part FOR VALUES FROM (MINVALUE)"
+                  " TO ('2024-01-01')");
+    it_pg_ok(src, "CREATE TABLE t_part_b PARTITION OF t_part FOR VALUES FROM ('2024-01-01')"
+                  " TO ('2025-01-01')");
+    it_pg_ok(
+        src,
+        "CREATE TABLE t_part_c PARTITION OF t_part FOR VALUES FROM ('2025-01-01') TO (MAXVALUE)");
+    it_pg_ok(src, "INSERT INTO t_part SELECT g, DATE '2023-06-01' + g * 3,"
+                  " CASE WHEN g % 4 = 0 THEN NULL ELSE E'v\\t' || g END, g / 8.0"
+                  " FROM generate_series(1, 300) g");
 
     /* no key */
-    pg_ok(src, "CREATE TABLE t_nokey (msg text, n integer, f double precision, ts timestamptz)");
-    pg_ok(src, "INSERT INTO t_nokey SELECT CASE g % 3 WHEN 0 THEN NULL WHEN 1 THEN E'a\\nb\\\\'"
-               " ELSE '' END, g, CASE WHEN g % 5 = 0 THEN 'NaN' ELSE g / 3.0 END,"
-               " CASE WHEN g = 7 THEN 'infinity' ELSE now() END FROM generate_series(1, 50) g");
+    it_pg_ok(src, "CREATE TABLE t_nokey (msg text, n integer, f double precision, ts timestamptz)");
+    it_pg_ok(src, "INSERT INTO t_nokey SELECT CASE g % 3 WHEN 0 THEN NULL WHEN 1 THEN E'a\\nb\\\\'"
+                  " ELSE '' END, g, CASE WHEN g % 5 = 0 THEN 'NaN' ELSE g / 3.0 END,"
+                  " CASE WHEN g = 7 THEN 'infinity' ELSE now() END FROM generate_series(1, 50) g");
 
     /* composite key (text, bigint, uuid) with hostile key text */
-    pg_ok(src, "CREATE TABLE t_comp (k1 text, k2 bigint, k3 uuid, v text,"
-               " PRIMARY KEY (k1, k2, k3))");
-    pg_ok(src, "INSERT INTO t_comp SELECT CASE g % 4 WHEN 0 THEN E'k\\t' WHEN 1 THEN 'K'"
-               " WHEN 2 THEN 'ü🎉' ELSE E'\\\\N' END || (g % 7), g % 5 - 2,"
-               " md5(g::text)::uuid, 'v' || g FROM generate_series(1, 400) g");
+    it_pg_ok(src, "CREATE TABLE t_comp (k1 text, k2 bigint, k3 uuid, v text,"
+                  " PRIMARY KEY (k1, k2, k3))");
+    it_pg_ok(src, "INSERT INTO t_comp SELECT CASE g % 4 WHEN 0 THEN E'k\\t' WHEN 1 THEN 'K'"
+                  " WHEN 2 THEN 'ü🎉' ELSE E'\\\\N' END || (g % 7), g % 5 - 2,"
+                  " md5(g::text)::uuid, 'v' || g FROM generate_series(1, 400) g");
 
     /* names Doris refuses unless mapped */
-    pg_ok(src, "CREATE TABLE \"9lives\" (id integer PRIMARY KEY, \"Ünïcode\" text,"
-               " \"with space\" integer)");
-    pg_ok(src, "INSERT INTO \"9lives\" VALUES (1, 'ä', 1), (2, NULL, NULL), (3, '', -1)");
-    pg_ok(src, "ANALYZE");
-}
-
-static int run_bin(const char *const *args, const char *logpath)
-{
-    char bin[512];
-    char *argv[64];
-    int n = 0, status = 0;
-    pid_t pid;
-
-    snprintf(bin, sizeof(bin), "%s/pg2doris", t_env("P2D_BUILD_DIR"));
-    argv[n++] = bin;
-    for (int i = 0; args[i] && n < 63; i++)
-        argv[n++] = (char *)args[i];
-    argv[n] = NULL;
-    pid = fork();
-    if (pid == 0) {
-        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-        if (fd < 0)
-            _exit(127);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(bin, argv);
-        _exit(127);
-    }
-    T_CHECK(pid > 0);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
-    return WEXITSTATUS(status);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *s;
-    long n;
-
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    s = calloc((size_t)n + 1, 1);
-    if (fread(s, 1, (size_t)n, f) != (size_t)n)
-        s[0] = '\0';
-    fclose(f);
-    return s;
-}
-
-/* One value of Doris as text ("<NULL>" for NULL). */
-static void doris_value(const char *q, char *out, size_t outlen)
-{
-    char err[512];
-    enum p2d_doris_fail fail;
-    json_t *data = NULL, *rows, *v;
-
-    snprintf(out, outlen, "<error>");
-    if (p2d_doris_sql_exec(dsql, "dst", q, &data, &fail, err, sizeof(err)) != 0) {
-        fprintf(stderr, "doris: %s: %s\n", q, err);
-        return;
-    }
-    rows = p2d_doris_rows(data);
-    v = json_array_get(json_array_get(rows, 0), 0);
-    if (json_array_size(rows) != 1)
-        snprintf(out, outlen, "<%zu rows>", json_array_size(rows));
-    else if (json_is_null(v))
-        snprintf(out, outlen, "<NULL>");
-    else if (json_is_string(v))
-        snprintf(out, outlen, "%s", json_string_value(v));
-    else if (json_is_integer(v))
-        snprintf(out, outlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    else
-        snprintf(out, outlen, "<other>");
-    json_decref(data);
+    it_pg_ok(src, "CREATE TABLE \"9lives\" (id integer PRIMARY KEY, \"Ünïcode\" text,"
+                  " \"with space\" integer)");
+    it_pg_ok(src, "INSERT INTO \"9lives\" VALUES (1, 'ä', 1), (2, NULL, NULL), (3, '', -1)");
+    it_pg_ok(src, "ANALYZE");
 }
 
 static void expect_doris(const char *q, const char *want)
 {
     char got[512];
 
-    doris_value(q, got, sizeof(got));
+    it_doris_value(dsql, "dst", q, got, sizeof(got));
     if (strcmp(got, want) != 0)
         fprintf(stderr, "%s: got \"%s\", want \"%s\"\n", q, got, want);
     T_EQ_STR(got, want);
@@ -302,8 +221,8 @@ int main(void)
                               job,    "--mode",   "schema,full", "--state", state, NULL};
 
         snprintf(log, sizeof(log), "%s/sync.log", tmpdir);
-        rc = run_bin(args, log);
-        out = slurp(log);
+        rc = it_run_pg2doris(args, log, NULL, 0, 0);
+        out = it_slurp(log);
         fprintf(stderr, "--- sync (exit %d)\n%s", rc, out);
         T_EQ_INT(rc, 0);
         /* reports name table, key and column */
@@ -327,8 +246,8 @@ int main(void)
                               "--job",  job,        "--full",     NULL};
 
         snprintf(log, sizeof(log), "%s/verify.log", tmpdir);
-        rc = run_bin(args, log);
-        out = slurp(log);
+        rc = it_run_pg2doris(args, log, NULL, 0, 0);
+        out = it_slurp(log);
         fprintf(stderr, "--- verify --full (exit %d)\n%s", rc, out);
         T_EQ_INT(rc, P2D_EXIT_OK);
         T_HAS_STR(out, "\"public.t_all\" -> \"dst\".\"t_all\": match, source 10 rows, "

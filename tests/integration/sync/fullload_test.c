@@ -35,6 +35,7 @@
 #include "p2d_error.h"
 #include "sink/doris_sql.h"
 #include "sink/dest.h"
+#include "engine_it.h"
 #include "testlib.h"
 
 #define T_INT_ROWS   300000
@@ -47,141 +48,26 @@ static char src_conninfo[512];
 static PGconn *src;
 static struct p2d_doris_sql *dsql;
 
-static void pg_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "%s\n  -> %s\n", sql, PQerrorMessage(c));
-        T_CHECK(!"SQL failed");
-    }
-    PQclear(r);
-}
-
-static long long pg_count(const char *sql)
-{
-    PGresult *r = PQexec(src, sql);
-    long long n = -1;
-
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-        n = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return n;
-}
-
 static void setup_source(void)
 {
-    PGconn *admin = PQconnectdb(t_env("P2D_PG_CONNINFO"));
-
-    T_EQ_INT(PQstatus(admin), CONNECTION_OK);
-    pg_ok(admin, "DROP DATABASE IF EXISTS fl_src");
-    pg_ok(admin, "CREATE DATABASE fl_src");
-    PQfinish(admin);
-    snprintf(src_conninfo, sizeof(src_conninfo), "%s dbname=fl_src", t_env("P2D_PG_CONNINFO"));
-    src = PQconnectdb(src_conninfo);
-    T_EQ_INT(PQstatus(src), CONNECTION_OK);
-    pg_ok(src, "CREATE TABLE t_int (id integer PRIMARY KEY, txt text, n bigint)");
+    src = it_pg_fresh_db("fl_src", src_conninfo, sizeof(src_conninfo));
+    it_pg_ok(src, "CREATE TABLE t_int (id integer PRIMARY KEY, txt text, n bigint)");
     /* hostile text: tabs, newlines, CR, backslashes, quotes, \N as text,
      * control bytes, multi-byte UTF-8, empty strings and NULLs */
-    pg_ok(src, "INSERT INTO t_int SELECT g, CASE g % 9"
-               " WHEN 0 THEN E'tab\\there' || g WHEN 1 THEN E'new\\nline\\r' || g"
-               " WHEN 2 THEN E'back\\\\slash\\\\' || g WHEN 3 THEN '\"quoted\" ''s''' || g"
-               " WHEN 4 THEN E'\\\\N' WHEN 5 THEN E'ctl\\x01\\x1f' || g"
-               " WHEN 6 THEN 'Grüße 日本 🎉' || g WHEN 7 THEN '' ELSE NULL END,"
-               " CASE WHEN g % 5 = 0 THEN NULL ELSE g::bigint * 1000003 END"
-               " FROM generate_series(1, 300000) g");
-    pg_ok(src, "CREATE TABLE t_comp (a integer, b text, v integer, PRIMARY KEY (b, a))");
-    pg_ok(src, "INSERT INTO t_comp SELECT g, 'k' || (g % 7) || E'\\t,', g * 3"
-               " FROM generate_series(1, 5000) g");
-    pg_ok(src, "CREATE TABLE t_nokey (msg text, n integer)");
-    pg_ok(src,
-          "INSERT INTO t_nokey SELECT 'm' || (g % 10), g % 100 FROM generate_series(1, 3000) g");
-    pg_ok(src, "ANALYZE");
-}
-
-/* True once the file at path contains text. */
-static bool log_has(const char *path, const char *text)
-{
-    char buf[1 << 16];
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    if (!f)
-        return false;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strstr(buf, text) != NULL;
-}
-
-/* Runs pg2doris with args (NULL-terminated), output into logpath. With
- * kill_after_ms > 0, sends sig that long after the log first shows
- * "reading range" (the load is under way: a fixed delay from the start
- * would race with setup on a loaded machine). Returns the exit code, or
- * 128 + signal. */
-static int run_sync_sig(const char *const *args, const char *logpath, int kill_after_ms, int sig)
-{
-    char bin[512];
-    char *argv[64];
-    int n = 0, status = 0;
-    pid_t pid;
-
-    snprintf(bin, sizeof(bin), "%s/pg2doris", t_env("P2D_BUILD_DIR"));
-    argv[n++] = bin;
-    for (int i = 0; args[i] && n < 63; i++)
-        argv[n++] = (char *)args[i];
-    argv[n] = NULL;
-    pid = fork();
-    if (pid == 0) {
-        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-        if (fd < 0)
-            _exit(127);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(bin, argv);
-        _exit(127);
-    }
-    T_CHECK(pid > 0);
-    if (kill_after_ms > 0) {
-        struct timespec poll = {0, 20 * 1000000L};
-        struct timespec ts = {kill_after_ms / 1000, (long)(kill_after_ms % 1000) * 1000000L};
-
-        /* up to 120 s for setup (connect, schema, slot, plan) */
-        for (int i = 0; i < 6000 && !log_has(logpath, "reading range"); i++)
-            nanosleep(&poll, NULL);
-        T_CHECK(log_has(logpath, "reading range"));
-        nanosleep(&ts, NULL);
-        kill(pid, sig);
-    }
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
-    return WEXITSTATUS(status);
-}
-
-static int run_sync(const char *const *args, const char *logpath, int kill_after_ms)
-{
-    return run_sync_sig(args, logpath, kill_after_ms, SIGKILL);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *s;
-    long n;
-
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    s = calloc((size_t)n + 1, 1);
-    if (fread(s, 1, (size_t)n, f) != (size_t)n)
-        s[0] = '\0';
-    fclose(f);
-    return s;
+    it_pg_ok(src, "INSERT INTO t_int SELECT g, CASE g % 9"
+                  " WHEN 0 THEN E'tab\\there' || g WHEN 1 THEN E'new\\nline\\r' || g"
+                  " WHEN 2 THEN E'back\\\\slash\\\\' || g WHEN 3 THEN '\"quoted\" ''s''' || g"
+                  " WHEN 4 THEN E'\\\\N' WHEN 5 THEN E'ctl\\x01\\x1f' || g"
+                  " WHEN 6 THEN 'Grüße 日本 🎉' || g WHEN 7 THEN '' ELSE NULL END,"
+                  " CASE WHEN g % 5 = 0 THEN NULL ELSE g::bigint * 1000003 END"
+                  " FROM generate_series(1, 300000) g");
+    it_pg_ok(src, "CREATE TABLE t_comp (a integer, b text, v integer, PRIMARY KEY (b, a))");
+    it_pg_ok(src, "INSERT INTO t_comp SELECT g, 'k' || (g % 7) || E'\\t,', g * 3"
+                  " FROM generate_series(1, 5000) g");
+    it_pg_ok(src, "CREATE TABLE t_nokey (msg text, n integer)");
+    it_pg_ok(src,
+             "INSERT INTO t_nokey SELECT 'm' || (g % 10), g % 100 FROM generate_series(1, 3000) g");
+    it_pg_ok(src, "ANALYZE");
 }
 
 static int count_lines_with(const char *text, const char *needle)
@@ -207,57 +93,6 @@ static void ranges_read(const char *log, const char *table, unsigned char *seen,
             strcmp(name, table) == 0 && id >= 0 && id < max)
             seen[id]++;
     }
-}
-
-/* Range statuses of table from the state (sqlite, read only). Returns
- * the number of ranges; done[i] = 1 when DONE. */
-static int state_ranges(const char *dir, const char *table, unsigned char *done, int max)
-{
-    char path[512];
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int n = 0;
-
-    snprintf(path, sizeof(path), "%s/state.db", dir);
-    T_EQ_INT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    T_EQ_INT(sqlite3_prepare_v2(db,
-                                "SELECT r.range_id, r.status FROM ranges r JOIN tables t"
-                                " USING (table_id) WHERE t.src_table = ?1 ORDER BY r.range_id",
-                                -1, &st, NULL),
-             SQLITE_OK);
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int id = sqlite3_column_int(st, 0);
-
-        if (id >= 0 && id < max)
-            done[id] = strcmp((const char *)sqlite3_column_text(st, 1), "DONE") == 0;
-        n++;
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
-}
-
-static long long doris_count(const char *db, const char *table)
-{
-    char q[256], err[512];
-    enum p2d_doris_fail fail;
-    json_t *data = NULL, *rows;
-    long long n = -1;
-
-    snprintf(q, sizeof(q), "SELECT count(*) FROM %s", table);
-    if (p2d_doris_sql_exec(dsql, db, q, &data, &fail, err, sizeof(err)) != 0) {
-        fprintf(stderr, "doris: %s\n", err);
-        return -1;
-    }
-    rows = p2d_doris_rows(data);
-    if (json_array_size(rows) == 1) {
-        json_t *v = json_array_get(json_array_get(rows, 0), 0);
-
-        n = json_is_integer(v) ? json_integer_value(v) : atoll(json_string_value(v));
-    }
-    json_decref(data);
-    return n;
 }
 
 static void doris_text(json_t *v, char *out, size_t outlen)
@@ -327,33 +162,11 @@ static long long compare(const char *db, const char *table, const char *cols, co
 
 static void check_data(const char *db)
 {
-    T_EQ_INT(doris_count(db, "t_int"), T_INT_ROWS);
-    T_EQ_INT(doris_count(db, "t_comp"), T_COMP_ROWS);
-    T_EQ_INT(doris_count(db, "t_nokey"), T_NOKEY_ROWS);
+    T_EQ_INT(it_doris_count(dsql, db, "SELECT count(*) FROM t_int"), T_INT_ROWS);
+    T_EQ_INT(it_doris_count(dsql, db, "SELECT count(*) FROM t_comp"), T_COMP_ROWS);
+    T_EQ_INT(it_doris_count(dsql, db, "SELECT count(*) FROM t_nokey"), T_NOKEY_ROWS);
     T_EQ_INT(compare(db, "t_int", "id, txt, n", "id", "id", T_INT_ROWS, 3), T_INT_ROWS);
     T_EQ_INT(compare(db, "t_comp", "a, b, v", "a", "a, b", T_COMP_ROWS, 3), T_COMP_ROWS);
-}
-
-static void set_fault(const char *spec)
-{
-    char url[256];
-    struct t_req req = {.method = spec ? "POST" : "DELETE"};
-    struct t_resp resp;
-
-    snprintf(url, sizeof(url), "http://127.0.0.1:%s/_emu/faults", t_env("EMU_FE_PORT"));
-    req.url = url;
-    if (spec) {
-        req.body = spec;
-        req.body_len = strlen(spec);
-    }
-    t_http(&req, &resp);
-    T_EQ_INT(resp.status, 200);
-    t_resp_free(&resp);
-}
-
-static long long slots_left(void)
-{
-    return pg_count("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'p2d\\_%'");
 }
 
 static void all_done(const char *dir)
@@ -362,7 +175,7 @@ static void all_done(const char *dir)
     const char *tables[] = {"t_int", "t_comp", "t_nokey"};
 
     for (int k = 0; k < 3; k++) {
-        int n = state_ranges(dir, tables[k], done, 4096), ndone = 0;
+        int n = it_state_ranges(dir, tables[k], done, 4096, NULL), ndone = 0;
 
         for (int i = 0; i < n; i++)
             ndone += done[i];
@@ -410,10 +223,10 @@ int main(void)
 
         snprintf(log, sizeof(log), "%s/run1.log", tmpdir);
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        rc = run_sync(args, log, 0);
+        rc = it_run_pg2doris(args, log, NULL, 0, 0);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-        out = slurp(log);
+        out = it_slurp(log);
         if (rc != 0)
             fprintf(stderr, "%s\n", out);
         T_EQ_INT(rc, 0);
@@ -425,7 +238,7 @@ int main(void)
         free(out);
         check_data("dst");
         all_done(state1);
-        T_EQ_INT(slots_left(), 0);
+        T_EQ_INT(it_slots_left(src), 0);
     }
 
     /* 2. the same state again: nothing to do */
@@ -435,13 +248,13 @@ int main(void)
                               "2",      "--rows-per-range", "40000",      NULL};
 
         snprintf(log, sizeof(log), "%s/run2.log", tmpdir);
-        rc = run_sync(args, log, 0);
-        out = slurp(log);
+        rc = it_run_pg2doris(args, log, NULL, 0, 0);
+        out = it_slurp(log);
         T_EQ_INT(rc, 0);
         T_HAS_STR(out, "nothing to do");
         T_EQ_INT(count_lines_with(out, "reading range "), 0);
         free(out);
-        T_EQ_INT(slots_left(), 0);
+        T_EQ_INT(it_slots_left(src), 0);
     }
 
     /* 3. kill -9 in the middle, then rerun */
@@ -457,17 +270,17 @@ int main(void)
         int n, ndone = 0, wrong = 0;
 
         snprintf(log, sizeof(log), "%s/run3a.log", tmpdir);
-        rc = run_sync(slow, log, 1000);
+        rc = it_run_pg2doris(slow, log, "reading range", 1000, SIGKILL);
         T_EQ_INT(rc, 128 + SIGKILL);
-        n = state_ranges(state2, "t_int", done, 4096);
+        n = it_state_ranges(state2, "t_int", done, 4096, NULL);
         for (int i = 0; i < n; i++)
             ndone += done[i];
         fprintf(stderr, "after kill: %d of %d t_int ranges done\n", ndone, n);
         T_CHECK(n >= 10);
         T_CHECK(ndone < n); /* the kill came before the end */
         snprintf(log, sizeof(log), "%s/run3b.log", tmpdir);
-        rc = run_sync(fast, log, 0);
-        out = slurp(log);
+        rc = it_run_pg2doris(fast, log, NULL, 0, 0);
+        out = it_slurp(log);
         if (rc != 0)
             fprintf(stderr, "%s\n", out);
         T_EQ_INT(rc, 0);
@@ -481,7 +294,7 @@ int main(void)
         free(out);
         check_data("dst2");
         all_done(state2);
-        T_EQ_INT(slots_left(), 0);
+        T_EQ_INT(it_slots_left(src), 0);
     }
 
     /* 4. SIGINT: stops, keeps the state, exits 8, leaves no slot */
@@ -494,17 +307,17 @@ int main(void)
         int n, ndone = 0;
 
         snprintf(log, sizeof(log), "%s/run4.log", tmpdir);
-        rc = run_sync_sig(slow, log, 500, SIGINT);
-        out = slurp(log);
+        rc = it_run_pg2doris(slow, log, "reading range", 500, SIGINT);
+        out = it_slurp(log);
         T_EQ_INT(rc, P2D_EXIT_INTERRUPT);
         T_HAS_STR(out, "stopping on signal");
         free(out);
-        n = state_ranges(state4, "t_int", done, 4096);
+        n = it_state_ranges(state4, "t_int", done, 4096, NULL);
         for (int i = 0; i < n; i++)
             ndone += done[i];
         T_CHECK(n > 0);
         T_CHECK(ndone < n);
-        T_EQ_INT(slots_left(), 0);
+        T_EQ_INT(it_slots_left(src), 0);
     }
 
     /* 5. destination faults: E-235, a reset mid-body, a lost answer (Label
@@ -514,14 +327,14 @@ int main(void)
                               dest5,  "--state",          state5,       "--readers",
                               "2",    "--rows-per-range", "40000",      NULL};
 
-        set_fault("kind=e235,table=t_int,nth=2");
-        set_fault("kind=reset,table=t_comp,nth=1,after=2000");
-        set_fault("kind=lost_answer,table=t_int,nth=4");
-        set_fault("kind=http5xx,table=t_nokey,nth=1");
+        it_emu_fault("kind=e235,table=t_int,nth=2");
+        it_emu_fault("kind=reset,table=t_comp,nth=1,after=2000");
+        it_emu_fault("kind=lost_answer,table=t_int,nth=4");
+        it_emu_fault("kind=http5xx,table=t_nokey,nth=1");
         snprintf(log, sizeof(log), "%s/run5f.log", tmpdir);
-        rc = run_sync(args, log, 0);
-        set_fault(NULL);
-        out = slurp(log);
+        rc = it_run_pg2doris(args, log, NULL, 0, 0);
+        it_emu_fault(NULL);
+        out = it_slurp(log);
         if (rc != 0)
             fprintf(stderr, "%s\n", out);
         T_EQ_INT(rc, 0);
@@ -529,7 +342,7 @@ int main(void)
         free(out);
         check_data("dst5");
         all_done(state5);
-        T_EQ_INT(slots_left(), 0);
+        T_EQ_INT(it_slots_left(src), 0);
     }
 
     /* 6. wrong destination password */
@@ -538,15 +351,15 @@ int main(void)
                               destbad, "--state",  state3,       NULL};
 
         snprintf(log, sizeof(log), "%s/run5.log", tmpdir);
-        rc = run_sync(args, log, 0);
-        out = slurp(log);
+        rc = it_run_pg2doris(args, log, NULL, 0, 0);
+        out = it_slurp(log);
         T_EQ_INT(rc, P2D_EXIT_DEST);
         T_EQ_INT(count_lines_with(out, "\n"), 1); /* one clear line */
         T_HAS_STR(out, "destination");
         T_CHECK(strstr(out, "Sekr1tPw") == NULL); /* the password is never printed */
         fprintf(stderr, "wrong password output:\n%s", out);
         free(out);
-        T_EQ_INT(slots_left(), 0);
+        T_EQ_INT(it_slots_left(src), 0);
     }
 
     /* 7. --compress gz (gzip bodies, compress_type: gz), with a reset
@@ -558,13 +371,13 @@ int main(void)
                               "40000", NULL};
         struct timespec t0, t1;
 
-        set_fault("kind=reset,table=t_int,nth=2,after=2000");
+        it_emu_fault("kind=reset,table=t_int,nth=2,after=2000");
         snprintf(log, sizeof(log), "%s/run7.log", tmpdir);
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        rc = run_sync(args, log, 0);
+        rc = it_run_pg2doris(args, log, NULL, 0, 0);
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        set_fault(NULL);
-        out = slurp(log);
+        it_emu_fault(NULL);
+        out = it_slurp(log);
         if (rc != 0)
             fprintf(stderr, "%s\n", out);
         T_EQ_INT(rc, 0);
@@ -575,7 +388,7 @@ int main(void)
         free(out);
         check_data("dst7");
         all_done(state7);
-        T_EQ_INT(slots_left(), 0);
+        T_EQ_INT(it_slots_left(src), 0);
     }
 
     p2d_doris_sql_destroy(dsql);

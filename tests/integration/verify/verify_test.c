@@ -28,112 +28,44 @@
 #include <libpq-fe.h>
 
 #include "p2d_error.h"
+#include "engine_it.h"
 #include "testlib.h"
 
 static char tmpdir[256];
 static char src_conninfo[512];
 static PGconn *src;
 
-static void pg_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "%s\n  -> %s\n", sql, PQerrorMessage(c));
-        T_CHECK(!"SQL failed");
-    }
-    PQclear(r);
-}
-
 static void setup_source(void)
 {
-    PGconn *admin = PQconnectdb(t_env("P2D_PG_CONNINFO"));
-
-    T_EQ_INT(PQstatus(admin), CONNECTION_OK);
-    pg_ok(admin, "DROP DATABASE IF EXISTS vf_src");
-    pg_ok(admin, "CREATE DATABASE vf_src");
-    PQfinish(admin);
-    snprintf(src_conninfo, sizeof(src_conninfo), "%s dbname=vf_src", t_env("P2D_PG_CONNINFO"));
-    src = PQconnectdb(src_conninfo);
-    T_EQ_INT(PQstatus(src), CONNECTION_OK);
-    pg_ok(
+    src = it_pg_fresh_db("vf_src", src_conninfo, sizeof(src_conninfo));
+    it_pg_ok(
         src,
         "CREATE TABLE t_types (k1 integer, k2 text, v integer, b boolean, d date, ts timestamp(3),"
         " tz timestamptz, n numeric(12,3), f double precision, r real, j jsonb,"
         " t text, PRIMARY KEY (k1, k2))");
     /* k2 sorts differently by bytes than by a locale ('B' < 'a'), so the
      * sort order of both sides is exercised */
-    pg_ok(src, "INSERT INTO t_types SELECT g % 400, CASE g % 3 WHEN 0 THEN 'a' || g"
-               " WHEN 1 THEN 'B' || g ELSE E'k\\t' || g END, g * 3,"
-               " CASE WHEN g % 7 = 0 THEN NULL ELSE g % 2 = 0 END,"
-               " DATE '2024-01-01' + g, TIMESTAMP '2024-01-01 10:00:00.125' + g * INTERVAL '1.5 s',"
-               " TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * INTERVAL '1 min',"
-               " CASE WHEN g % 11 = 0 THEN NULL ELSE g * 1.25 END, g / 3.0, (g / 7.0)::real,"
-               " jsonb_build_object('g', g, 'a', jsonb_build_array(g, 'x', 1.5)),"
-               " CASE WHEN g % 5 = 0 THEN NULL ELSE E'line\\n\\\\' || g END"
-               " FROM generate_series(1, 2000) g");
-    pg_ok(src, "CREATE TABLE t_big (id bigint PRIMARY KEY, v text)");
-    pg_ok(src, "INSERT INTO t_big SELECT g, 'v' || g FROM generate_series(1, 30000) g");
+    it_pg_ok(src,
+             "INSERT INTO t_types SELECT g % 400, CASE g % 3 WHEN 0 THEN 'a' || g"
+             " WHEN 1 THEN 'B' || g ELSE E'k\\t' || g END, g * 3,"
+             " CASE WHEN g % 7 = 0 THEN NULL ELSE g % 2 = 0 END,"
+             " DATE '2024-01-01' + g, TIMESTAMP '2024-01-01 10:00:00.125' + g * INTERVAL '1.5 s',"
+             " TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * INTERVAL '1 min',"
+             " CASE WHEN g % 11 = 0 THEN NULL ELSE g * 1.25 END, g / 3.0, (g / 7.0)::real,"
+             " jsonb_build_object('g', g, 'a', jsonb_build_array(g, 'x', 1.5)),"
+             " CASE WHEN g % 5 = 0 THEN NULL ELSE E'line\\n\\\\' || g END"
+             " FROM generate_series(1, 2000) g");
+    it_pg_ok(src, "CREATE TABLE t_big (id bigint PRIMARY KEY, v text)");
+    it_pg_ok(src, "INSERT INTO t_big SELECT g, 'v' || g FROM generate_series(1, 30000) g");
     /* date, timestamptz and numeric keys, over more than one page */
-    pg_ok(src, "CREATE TABLE t_tkey (d date, ts timestamptz(6), n numeric(10,2), x text,"
-               " PRIMARY KEY (d, ts, n))");
-    pg_ok(src, "INSERT INTO t_tkey SELECT DATE '2024-01-01' + g % 3,"
-               " TIMESTAMPTZ '2024-01-01 00:00:00.5+00' + (g % 700) * INTERVAL '0.000125 s',"
-               " g / 4.0, 'x' || g FROM generate_series(1, 2500) g");
-    pg_ok(src, "CREATE TABLE t_nokey (msg text, n integer)");
-    pg_ok(src, "INSERT INTO t_nokey SELECT 'm' || (g % 10), g FROM generate_series(1, 500) g");
-    pg_ok(src, "ANALYZE");
-}
-
-/* Runs pg2doris with args (NULL-terminated), stdout and stderr into
- * logpath. Returns the exit code, or 128 + signal. */
-static int run_bin(const char *const *args, const char *logpath)
-{
-    char bin[512];
-    char *argv[64];
-    int n = 0, status = 0;
-    pid_t pid;
-
-    snprintf(bin, sizeof(bin), "%s/pg2doris", t_env("P2D_BUILD_DIR"));
-    argv[n++] = bin;
-    for (int i = 0; args[i] && n < 63; i++)
-        argv[n++] = (char *)args[i];
-    argv[n] = NULL;
-    pid = fork();
-    if (pid == 0) {
-        int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-        if (fd < 0)
-            _exit(127);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(bin, argv);
-        _exit(127);
-    }
-    T_CHECK(pid > 0);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
-    return WEXITSTATUS(status);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *s;
-    long n;
-
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    s = calloc((size_t)n + 1, 1);
-    if (fread(s, 1, (size_t)n, f) != (size_t)n)
-        s[0] = '\0';
-    fclose(f);
-    return s;
+    it_pg_ok(src, "CREATE TABLE t_tkey (d date, ts timestamptz(6), n numeric(10,2), x text,"
+                  " PRIMARY KEY (d, ts, n))");
+    it_pg_ok(src, "INSERT INTO t_tkey SELECT DATE '2024-01-01' + g % 3,"
+                  " TIMESTAMPTZ '2024-01-01 00:00:00.5+00' + (g % 700) * INTERVAL '0.000125 s',"
+                  " g / 4.0, 'x' || g FROM generate_series(1, 2500) g");
+    it_pg_ok(src, "CREATE TABLE t_nokey (msg text, n integer)");
+    it_pg_ok(src, "INSERT INTO t_nokey SELECT 'm' || (g % 10), g FROM generate_series(1, 500) g");
+    it_pg_ok(src, "ANALYZE");
 }
 
 /* Runs verify with extra args; returns the exit code and *out the output. */
@@ -151,8 +83,8 @@ static int verify(const char *dest, const char *extra, const char *include, char
     }
     args[n] = NULL;
     snprintf(log, sizeof(log), "%s/verify.log", tmpdir);
-    rc = run_bin(args, log);
-    *out = slurp(log);
+    rc = it_run_pg2doris(args, log, NULL, 0, 0);
+    *out = it_slurp(log);
     fprintf(stderr, "--- verify %s (exit %d)\n%s", extra ? extra : "", rc, *out);
     return rc;
 }
@@ -203,8 +135,8 @@ int main(void)
                               "--mode", "schema,full", "--state",    state,    NULL};
 
         snprintf(log, sizeof(log), "%s/sync.log", tmpdir);
-        rc = run_bin(args, log);
-        out = slurp(log);
+        rc = it_run_pg2doris(args, log, NULL, 0, 0);
+        out = it_slurp(log);
         if (rc != 0)
             fprintf(stderr, "%s\n", out);
         T_EQ_INT(rc, 0);
@@ -231,7 +163,7 @@ int main(void)
 
     /* 3. a changed value in Doris, a deleted row in PostgreSQL */
     stream_load("t_types", "k1,k2,v", "21\ta21\t999\n");
-    pg_ok(src, "DELETE FROM t_types WHERE k1 = 11 AND k2 = 'B811'");
+    it_pg_ok(src, "DELETE FROM t_types WHERE k1 = 11 AND k2 = 'B811'");
     rc = verify(dest, "--full", NULL, &out);
     T_EQ_INT(rc, P2D_EXIT_MISMATCH);
     T_HAS_STR(out, "\"public.t_types\" -> \"dst\".\"t_types\": MISMATCH, source 1999 rows, "
@@ -243,7 +175,7 @@ int main(void)
     free(out);
 
     /* 4. sampled verify sees a count mismatch on the big table */
-    pg_ok(src, "DELETE FROM t_big WHERE id = 12345");
+    it_pg_ok(src, "DELETE FROM t_big WHERE id = 12345");
     rc = verify(dest, NULL, "t_big", &out);
     T_EQ_INT(rc, P2D_EXIT_MISMATCH);
     T_HAS_STR(out, "\"public.t_big\" -> \"dst\".\"t_big\": MISMATCH, source 29999 rows, "
