@@ -132,6 +132,18 @@ int it_run_pg2doris(const char *const *args, const char *logpath, const char *wa
     return WEXITSTATUS(status);
 }
 
+void it_doris_text(const json_t *v, char *out, size_t outlen)
+{
+    if (json_is_null(v))
+        snprintf(out, outlen, "<NULL>");
+    else if (json_is_string(v))
+        snprintf(out, outlen, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(out, outlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else
+        snprintf(out, outlen, "<other>");
+}
+
 void it_doris_value(struct p2d_doris_sql *sql, const char *db, const char *q, char *out,
                     size_t outlen)
 {
@@ -148,14 +160,8 @@ void it_doris_value(struct p2d_doris_sql *sql, const char *db, const char *q, ch
     v = json_array_get(json_array_get(rows, 0), 0);
     if (json_array_size(rows) != 1)
         snprintf(out, outlen, "<%zu rows>", json_array_size(rows));
-    else if (json_is_null(v))
-        snprintf(out, outlen, "<NULL>");
-    else if (json_is_string(v))
-        snprintf(out, outlen, "%s", json_string_value(v));
-    else if (json_is_integer(v))
-        snprintf(out, outlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
     else
-        snprintf(out, outlen, "<other>");
+        it_doris_text(v, out, outlen);
     json_decref(data);
 }
 

@@ -43,6 +43,10 @@ int it_run_pg2doris(const char *const *args, const char *logpath, const char *wa
 /* Whole file as a NUL-terminated string (malloc'd; "" if unreadable). */
 char *it_slurp(const char *path);
 
+/* One Doris result value as text: integers and strings as they are,
+ * "<NULL>", or "<other>" for other JSON kinds. */
+void it_doris_text(const json_t *v, char *out, size_t outlen);
+
 /* The first column of the single row of q in Doris database db, as text:
  * integers and strings as they are, "<NULL>", "<N rows>" or "<error>". */
 void it_doris_value(struct p2d_doris_sql *sql, const char *db, const char *q, char *out,

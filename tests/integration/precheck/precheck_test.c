@@ -30,39 +30,11 @@
 
 #include "emu_common.h"
 #include "p2d_error.h"
+#include "engine_it.h"
 #include "testlib.h"
 
 static char tmpdir[256];
 static int state_seq;
-
-static void pg_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "%s\n  -> %s\n", sql, PQerrorMessage(c));
-        T_CHECK(!"SQL failed");
-    }
-    PQclear(r);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *s;
-    long n;
-
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    s = calloc((size_t)n + 1, 1);
-    if (fread(s, 1, (size_t)n, f) != (size_t)n)
-        s[0] = '\0';
-    fclose(f);
-    return s;
-}
 
 static int count_lines(const char *s)
 {
@@ -113,7 +85,7 @@ static int run(const char *cmd, const char *source, const char *dest, const char
     T_CHECK(pid > 0);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    *out = slurp(log);
+    *out = it_slurp(log);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -166,20 +138,20 @@ int main(void)
     snprintf(tmpdir, sizeof(tmpdir), "%s", td);
     free(td);
     T_EQ_INT(PQstatus(admin), CONNECTION_OK);
-    pg_ok(admin, "DROP DATABASE IF EXISTS pc_src");
-    pg_ok(admin, "DROP DATABASE IF EXISTS pc_names");
-    pg_ok(admin, "CREATE DATABASE pc_src");
-    pg_ok(admin, "CREATE DATABASE pc_names");
-    pg_ok(admin, "DROP ROLE IF EXISTS pc_user");
-    pg_ok(admin, "CREATE ROLE pc_user LOGIN PASSWORD 'pc-right-pw'");
+    it_pg_ok(admin, "DROP DATABASE IF EXISTS pc_src");
+    it_pg_ok(admin, "DROP DATABASE IF EXISTS pc_names");
+    it_pg_ok(admin, "CREATE DATABASE pc_src");
+    it_pg_ok(admin, "CREATE DATABASE pc_names");
+    it_pg_ok(admin, "DROP ROLE IF EXISTS pc_user");
+    it_pg_ok(admin, "CREATE ROLE pc_user LOGIN PASSWORD 'pc-right-pw'");
     snprintf(src, sizeof(src), "%s dbname=pc_src", base);
     s = PQconnectdb(src);
     T_EQ_INT(PQstatus(s), CONNECTION_OK);
-    pg_ok(s, "CREATE TABLE t_key (id integer PRIMARY KEY, v text)");
-    pg_ok(s, "INSERT INTO t_key SELECT g, 'v' || g FROM generate_series(1, 100) g");
-    pg_ok(s, "CREATE TABLE t_nokey (a integer, b text)");
-    pg_ok(s, "INSERT INTO t_nokey VALUES (1, 'x')");
-    pg_ok(s, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO pc_user");
+    it_pg_ok(s, "CREATE TABLE t_key (id integer PRIMARY KEY, v text)");
+    it_pg_ok(s, "INSERT INTO t_key SELECT g, 'v' || g FROM generate_series(1, 100) g");
+    it_pg_ok(s, "CREATE TABLE t_nokey (a integer, b text)");
+    it_pg_ok(s, "INSERT INTO t_nokey VALUES (1, 'x')");
+    it_pg_ok(s, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO pc_user");
     PQfinish(s);
 
     /* 1. good setup */
@@ -266,7 +238,7 @@ int main(void)
     snprintf(cinfo, sizeof(cinfo), "%s dbname=pc_names", base);
     s = PQconnectdb(cinfo);
     T_EQ_INT(PQstatus(s), CONNECTION_OK);
-    pg_ok(s, "CREATE TABLE \"9lives\" (id integer PRIMARY KEY)");
+    it_pg_ok(s, "CREATE TABLE \"9lives\" (id integer PRIMARY KEY)");
     PQfinish(s);
     out = expect_both(admin, "pc_names", cinfo, dest, NULL, NULL, P2D_EXIT_PRECHECK, "names");
     T_HAS_STR(out, "FAIL   names");

@@ -24,6 +24,7 @@
 #include "sink/writer.h"
 #include "snapshot/pgconn.h"
 #include "snapshot/reader.h"
+#include "engine_it.h"
 #include "testlib.h"
 
 #define POOL_BATCHES 16
@@ -109,23 +110,6 @@ static void doris_ok(const char *db, const char *stmt)
         fprintf(stderr, "%s\n  -> %s\n", stmt, err);
         T_CHECK(!"Doris SQL failed");
     }
-}
-
-static void set_fault(const char *spec)
-{
-    char url[256];
-    struct t_req req = {.method = spec ? "POST" : "DELETE"};
-    struct t_resp resp;
-
-    snprintf(url, sizeof(url), "http://127.0.0.1:%s/_emu/faults", t_env("EMU_FE_PORT"));
-    req.url = url;
-    if (spec) {
-        req.body = spec;
-        req.body_len = strlen(spec);
-    }
-    t_http(&req, &resp);
-    T_EQ_INT(resp.status, 200);
-    t_resp_free(&resp);
 }
 
 static struct curl_slist *headers_for(const char *columns)
@@ -394,7 +378,7 @@ int main(void)
 
     /* 1. A load reset mid-body: RETRY, the reader stops early; the same
      * reader reconnects for its next range, which lands. */
-    set_fault("kind=reset,table=t1,nth=1");
+    it_emu_fault("kind=reset,table=t1,nth=1");
     init_range(&cancel_ranges[0], 1, 0);
     init_range(&cancel_ranges[1], 1, 1);
     run(cancel_ranges, 2, 1, NULL, NULL);
@@ -405,7 +389,7 @@ int main(void)
     T_EQ_INT(cancel_ranges[1].calls, 1);
     T_EQ_INT(cancel_ranges[1].outcome, P2D_LOAD_DONE);
     T_EQ_INT(cancel_ranges[1].reader_rc, 0);
-    set_fault(NULL);
+    it_emu_fault(NULL);
 
     /* 2. The full run inside an exported snapshot; range 0 re-read with the
      * label of the cancelled attempt, range 1 sent again ("Label Already

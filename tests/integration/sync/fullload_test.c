@@ -95,18 +95,6 @@ static void ranges_read(const char *log, const char *table, unsigned char *seen,
     }
 }
 
-static void doris_text(json_t *v, char *out, size_t outlen)
-{
-    if (json_is_null(v))
-        snprintf(out, outlen, "<NULL>");
-    else if (json_is_string(v))
-        snprintf(out, outlen, "%s", json_string_value(v));
-    else if (json_is_integer(v))
-        snprintf(out, outlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    else
-        snprintf(out, outlen, "<?>");
-}
-
 /* Compares cols of table row by row in chunks of `chunk_col`, ordered by
  * order. Returns rows compared. */
 static long long compare(const char *db, const char *table, const char *cols, const char *chunk_col,
@@ -145,8 +133,8 @@ static long long compare(const char *db, const char *table, const char *cols, co
             for (int c = 0; c < ncols; c++) {
                 const char *want = PQgetisnull(res, i, c) ? "<NULL>" : PQgetvalue(res, i, c);
 
-                doris_text(json_array_get(json_array_get(rows, (size_t)i), (size_t)c), got,
-                           sizeof(got));
+                it_doris_text(json_array_get(json_array_get(rows, (size_t)i), (size_t)c), got,
+                              sizeof(got));
                 if (strcmp(got, want) != 0 && bad++ < 10)
                     fprintf(stderr, "%s row %d of chunk %lld col %d: doris \"%s\" != pg \"%s\"\n",
                             table, i, lo, c, got, want);
