@@ -3,9 +3,8 @@
  * struct p2d_job (job/job.h), problems reported one per line with exit code
  * P2D_EXIT_USAGE, warnings printed, and --dry-run printing the resolved job
  * (passwords masked). `sync` runs the schema and full-load steps
- * (sync/fullload.h); incremental sync is not part of this build, so --mode
- * defaults to schema,full and an explicit incremental is refused with
- * P2D_EXIT_USAGE. precheck runs the checks of job/precheck.h and prints
+ * (sync/fullload.h) and then streams changes (sync/incremental.h), as
+ * --mode says (default: all three). precheck runs the checks of job/precheck.h and prints
  * them; verify compares source and destination (verify/verify.h) and
  * exits 0 on a match, P2D_EXIT_MISMATCH on a difference.
  */
@@ -25,9 +24,11 @@
 #define DRY_RUN_HELP "  --dry-run               validate, print the resolved job and exit\n"
 
 #define SYNC_MODE_HELP                                                                             \
-    "this build: --mode defaults to schema,full; incremental sync is not part of it yet and\n"     \
-    "is refused (exit 2). Without incremental the slot is dropped when the run ends; a\n"          \
-    "rerun with the same --state resumes and reads only ranges not yet done.\n"
+    "--mode defaults to schema,full,incremental: after the full load the sync keeps\n"             \
+    "streaming changes until SIGINT / SIGTERM, which flushes and acknowledges what is\n"           \
+    "pending and exits 0. Without incremental the slot is dropped when the run ends. A\n"          \
+    "rerun with the same --state resumes: only unfinished ranges are read again, and the\n"        \
+    "stream continues from the last acknowledged position.\n"
 
 const char p2d_cli_sync_usage[] = "pg2doris sync --source CONNINFO --dest URL [--mode schema,full] "
                                   "[flags]\n\n" P2D_JOB_FLAGS_HELP DRY_RUN_HELP SYNC_MODE_HELP;
@@ -57,7 +58,7 @@ static int run(enum p2d_job_cmd kind, const char *cmd, int argc, char **argv)
     struct p2d_job *job = NULL;
     char **args = calloc((size_t)argc + 1, sizeof(char *));
     char err[8192];
-    bool dry_run = false, mode_given = false;
+    bool dry_run = false;
     int nargs = 0, rc;
 
     if (!args) {
@@ -70,8 +71,6 @@ static int run(enum p2d_job_cmd kind, const char *cmd, int argc, char **argv)
             dry_run = true;
         else
             args[nargs++] = argv[i];
-        if (i > 0 && (strcmp(argv[i], "--mode") == 0 || strncmp(argv[i], "--mode=", 7) == 0))
-            mode_given = true;
     }
     p2d_job_env_from_process(&env);
     rc = p2d_job_parse(kind, nargs, args, &env, &job, err, sizeof(err));
@@ -86,14 +85,6 @@ static int run(enum p2d_job_cmd kind, const char *cmd, int argc, char **argv)
     }
     for (size_t i = 0; i < job->nwarnings; i++)
         print_lines(cmd, "warning: ", job->warnings[i]);
-    if (kind == P2D_JOB_SYNC && !mode_given)
-        job->modes &= ~(unsigned)P2D_MODE_INCREMENTAL; /* this build's default: schema,full */
-    if (kind == P2D_JOB_SYNC && (job->modes & P2D_MODE_INCREMENTAL)) {
-        p2d_job_destroy(job);
-        fprintf(stderr, "pg2doris sync: incremental sync is not part of this build yet; hint: use "
-                        "--mode schema,full (the default)\n");
-        return P2D_EXIT_USAGE;
-    }
     if (dry_run) {
         char text[16384];
 

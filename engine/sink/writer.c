@@ -133,6 +133,14 @@ static bool is_aborted(struct p2d_writer *w)
 
 /* ---- curl callbacks -------------------------------------------------------- */
 
+/* Gives a batch the writer is done with back to its owner: the pool, or
+ * nobody for a foreign batch (its producer keeps it, batch.h). */
+static void release_batch(struct p2d_writer *w, struct p2d_batch *b)
+{
+    if (!b->foreign)
+        p2d_batch_put(w->cfg.pool, b);
+}
+
 /* Pops a batch whose bytes are all taken; returns it to the pool. */
 static void pop_taken(struct p2d_xfer *x)
 {
@@ -142,7 +150,7 @@ static void pop_taken(struct p2d_xfer *x)
     if (!x->head)
         x->tail = NULL;
     x->load->rows_sent += b->rows;
-    p2d_batch_put(x->w->cfg.pool, b);
+    release_batch(x->w, b);
 }
 
 /* compress_gz: deflates pending bytes straight into curl's upload buffer
@@ -233,7 +241,7 @@ static size_t read_body(char *buf, size_t size, size_t nitems, void *userp)
         if (!x->head)
             x->tail = NULL;
         x->load->rows_sent += b->rows;
-        p2d_batch_put(x->w->cfg.pool, b);
+        release_batch(x->w, b);
     }
     x->load->bytes_sent += (long long)out;
     x->load->raw_bytes += (long long)out;
@@ -331,7 +339,7 @@ static void drop_pending(struct p2d_xfer *x)
         struct p2d_batch *b = x->head;
 
         x->head = b->next;
-        p2d_batch_put(x->w->cfg.pool, b);
+        release_batch(x->w, b);
     }
     x->tail = NULL;
 }
@@ -475,7 +483,7 @@ static void route_batch(struct p2d_writer *w, struct p2d_batch *b)
         x = new_xfer(w, load);
         if (!x) {
             P2D_ERROR("writer", "out of memory starting load \"%s\"", load->label);
-            p2d_batch_put(w->cfg.pool, b);
+            release_batch(w, b);
             return;
         }
     }
@@ -488,12 +496,12 @@ static void route_batch(struct p2d_writer *w, struct p2d_batch *b)
         if (x->state == XFER_QUEUED)
             unqueue(w, x);
         answer_transport(x, "the reader did not produce the whole load");
-        p2d_batch_put(w->cfg.pool, b);
+        release_batch(w, b);
         settle(x);
         return;
     }
     if (x->state == XFER_ANSWERED) {
-        p2d_batch_put(w->cfg.pool, b);
+        release_batch(w, b);
         if (end) /* the failed load is now complete: report it */
             settle(x);
         return;

@@ -358,10 +358,12 @@ static int open_holder(PGconn *h, PGconn *n, const struct p2d_slot_opts *o,
                      "cannot start the snapshot holder", NULL, err);
     if (rc != 0)
         goto out;
-    snprintf(stmt, sizeof(stmt), "SET TRANSACTION SNAPSHOT '%s'", cut->slot_snapshot);
-    rc = p2d_pg_exec(h, stmt, "cannot import the slot's snapshot", NULL, err);
-    if (rc != 0)
-        goto out;
+    if (cut->slot_snapshot[0]) { /* empty: a fresh snapshot (reuse_slot) */
+        snprintf(stmt, sizeof(stmt), "SET TRANSACTION SNAPSHOT '%s'", cut->slot_snapshot);
+        rc = p2d_pg_exec(h, stmt, "cannot import the slot's snapshot", NULL, err);
+        if (rc != 0)
+            goto out;
+    }
     snprintf(stmt, sizeof(stmt), "SET LOCAL lock_timeout = %d", lock_ms);
     rc = p2d_pg_exec(h, stmt, "cannot set lock_timeout", NULL, err);
     if (rc != 0)
@@ -474,10 +476,32 @@ int p2d_slot_create(const struct p2d_slot_opts *o, struct p2d_slot **out, struct
                      "cannot set timeouts on the replication connection", NULL, err);
     if (rc != 0)
         goto fail;
-    rc = create_slot(s->repl, &s->cut, err);
-    if (rc != 0)
-        goto fail;
-    slot_made = true;
+    if (o->reuse_slot) {
+        char q[200];
+        bool null = true;
+        char found[8];
+
+        snprintf(q, sizeof(q), "SELECT 1 FROM pg_replication_slots WHERE slot_name = '%s'",
+                 s->cut.slot_name);
+        rc = p2d_pg_query_value(n, q, "cannot look for the replication slot", found, sizeof(found),
+                                &null, err);
+        if (rc == 0 && null) {
+            p2d_pg_error_set(err, P2D_PG_OTHER,
+                             "the slot was dropped while the job was stopped; start the job "
+                             "again from scratch (pg2doris drop, then sync)",
+                             "replication slot \"%s\" of this job no longer exists",
+                             s->cut.slot_name);
+            rc = P2D_ESOURCE;
+        }
+        if (rc != 0)
+            goto fail;
+        s->cut.consistent_point = o->reuse_lsn;
+    } else {
+        rc = create_slot(s->repl, &s->cut, err);
+        if (rc != 0)
+            goto fail;
+        slot_made = true;
+    }
     if (s->cut.create_seconds > 1.0)
         P2D_WARN("slot",
                  "creating slot \"%s\" took %.1f s waiting for running transactions; hint: "

@@ -40,6 +40,13 @@ struct p2d_slot_opts {
     int lock_timeout_ms;   /* wait for ACCESS SHARE locks; 0 means 10000 */
     const char *app_name;  /* NULL: "pg2doris" */
     bool keep_replication; /* keep the replication connection for START_REPLICATION */
+    /* Resume of a job that streams: the slot exists already (it must, or
+     * the cut fails) and keeps its consistent point reuse_lsn; the holder
+     * takes a fresh snapshot instead of the slot's. Rows read under it may
+     * be newer than reuse_lsn; the stream from reuse_lsn replays those
+     * changes over them, which converges on keyed (Unique) tables. */
+    bool reuse_slot;
+    uint64_t reuse_lsn;
 };
 
 /* What the cut is; store it with the job state. */

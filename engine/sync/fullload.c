@@ -42,6 +42,7 @@
 #include "sink/doris_sql.h"
 #include "sink/streamload.h"
 #include "sink/writer.h"
+#include "sync/incremental.h"
 #include "snapshot/pgconn.h"
 #include "snapshot/plan.h"
 #include "snapshot/reader.h"
@@ -59,10 +60,12 @@
 #define SQL_MAX        (64 * 1024 * 1024)
 
 static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t signal_count;
 
 static void on_signal(int sig)
 {
     got_signal = sig;
+    signal_count++;
 }
 
 enum range_state {
@@ -1212,6 +1215,8 @@ static int run_full(struct fl *fl)
             (unsynced == 0 || !(job->modes & P2D_MODE_SCHEMA))) {
             P2D_INFO(MOD, "nothing to do: all %lld ranges of the saved plan are done",
                      (long long)counts[P2D_RANGE_DONE]);
+            if (job->modes & P2D_MODE_INCREMENTAL)
+                return P2D_EXIT_OK; /* the stream goes on from the stored position */
             (void)drop_slot(fl);
             if (p2d_state_set_phase(fl->st, P2D_PHASE_DONE) != 0)
                 P2D_WARN(MOD, "%s", p2d_state_errmsg(fl->st));
@@ -1224,9 +1229,14 @@ static int run_full(struct fl *fl)
                  (long long)(counts[P2D_RANGE_PLANNED] + counts[P2D_RANGE_RUNNING]));
         log_rereads(fl);
     }
-    /* a slot left by a killed run holds a snapshot nobody can import any
-     * more: drop it and make a new cut */
-    if (drop_slot(fl) != 0)
+    /* A slot left by a killed run holds a snapshot nobody can import any
+     * more. Without incremental: drop it and make a new cut. With it, the
+     * slot's consistent point is where the stream of the rows already
+     * loaded starts, so it stays; the unfinished ranges are read under a
+     * fresh snapshot and the stream replays newer changes over them. */
+    bool reuse =
+        saved && (job->modes & P2D_MODE_INCREMENTAL) && sj.slot_name[0] && sj.consistent_lsn != 0;
+    if (!reuse && drop_slot(fl) != 0)
         return P2D_EXIT_SOURCE;
     st = calloc(fl->ntables, sizeof(*st));
     if (!st)
@@ -1239,13 +1249,19 @@ static int run_full(struct fl *fl)
     so.job_id = fl->job_id;
     so.tables = st;
     so.ntables = fl->ntables;
+    so.reuse_slot = reuse;
+    so.reuse_lsn = sj.consistent_lsn;
+    if (reuse)
+        P2D_INFO(MOD, "keeping slot \"%s\": the stream resumes from its consistent point",
+                 sj.slot_name);
     if (p2d_slot_create(&so, &fl->slot, &e) != 0) {
         free(st);
         log_pg_error("cannot create the replication slot and snapshot", &e);
         return p2d_pg_error_exit_code(&e);
     }
     free(st);
-    fl->drop_slot_at_end = true; /* without incremental nothing streams from it */
+    /* without incremental nothing streams from it */
+    fl->drop_slot_at_end = !(job->modes & P2D_MODE_INCREMENTAL);
     cut = p2d_slot_cut(fl->slot);
     {
         char lsn[32];
@@ -1277,19 +1293,65 @@ static int run_full(struct fl *fl)
         if (code != P2D_EXIT_OK)
             return code;
     }
-    if (p2d_state_set_phase(fl->st, P2D_PHASE_FULL) != 0) {
+    if (sj.phase < P2D_PHASE_FULL && p2d_state_set_phase(fl->st, P2D_PHASE_FULL) != 0) {
         P2D_ERROR(MOD, "%s", p2d_state_errmsg(fl->st));
         return P2D_EXIT_STATE;
     }
-    code = run_load(fl, cut->snapshot);
+    if (job->modes & P2D_MODE_FULL)
+        code = run_load(fl, cut->snapshot);
     free_pipeline(fl);
     finish_cut(fl);
     if (code == P2D_EXIT_OK) {
-        if (p2d_state_set_phase(fl->st, P2D_PHASE_DONE) != 0)
+        enum p2d_state_phase next =
+            (job->modes & P2D_MODE_INCREMENTAL) ? P2D_PHASE_INCREMENTAL : P2D_PHASE_DONE;
+
+        if (p2d_state_set_phase(fl->st, next) != 0)
             P2D_WARN(MOD, "%s", p2d_state_errmsg(fl->st));
     }
     summary(fl);
     return code;
+}
+
+/* The full load (unless the state says it is done), then the stream. */
+static int run_stream_job(struct fl *fl)
+{
+    const struct p2d_job *job = fl->job;
+    struct p2d_state_job sj;
+    struct p2d_inc_opts io = {0};
+    char slot[P2D_SLOT_NAME_MAX];
+    int code;
+
+    if (p2d_state_job_get(fl->st, &sj) != 0) {
+        P2D_ERROR(MOD, "%s", p2d_state_errmsg(fl->st));
+        return P2D_EXIT_STATE;
+    }
+    if (sj.phase < P2D_PHASE_INCREMENTAL || !(job->modes & P2D_MODE_INCREMENTAL)) {
+        code = run_full(fl);
+        if (code != P2D_EXIT_OK || !(job->modes & P2D_MODE_INCREMENTAL))
+            return code;
+        if (got_signal)
+            return P2D_EXIT_INTERRUPT;
+        if (p2d_state_job_get(fl->st, &sj) != 0) {
+            P2D_ERROR(MOD, "%s", p2d_state_errmsg(fl->st));
+            return P2D_EXIT_STATE;
+        }
+    } else {
+        P2D_INFO(MOD, "the full load of this job is done; resuming the stream");
+    }
+    if (p2d_slot_name(fl->job_id, slot, sizeof(slot)) != 0)
+        return P2D_EXIT_INTERNAL;
+    io.job = job;
+    io.job_id = fl->job_id;
+    io.src = fl->src;
+    io.sql = fl->sql;
+    io.st = fl->st;
+    io.cat = fl->cat;
+    io.slot = sj.slot_name[0] ? sj.slot_name : slot;
+    io.publication = sj.publication_name[0] ? sj.publication_name : slot;
+    io.consistent_lsn = sj.consistent_lsn;
+    io.stop = &got_signal;
+    io.signals = &signal_count;
+    return p2d_incremental_run(&io);
 }
 
 int p2d_fullload_run(const struct p2d_job *job)
@@ -1312,6 +1374,7 @@ int p2d_fullload_run(const struct p2d_job *job)
     fl.events_tail = &fl.events;
     fl.tty = isatty(STDERR_FILENO) == 1;
     got_signal = 0;
+    signal_count = 0;
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
@@ -1329,7 +1392,7 @@ int p2d_fullload_run(const struct p2d_job *job)
     }
     if ((code = check_dest(&fl)) != P2D_EXIT_OK)
         goto out;
-    if (job->modes & P2D_MODE_FULL) {
+    if (job->modes & (P2D_MODE_FULL | P2D_MODE_INCREMENTAL)) {
         int rc = p2d_state_open(job->state_dir, fl.job_id, canonical, &fl.st, &created, err,
                                 sizeof(err));
 
@@ -1364,11 +1427,11 @@ int p2d_fullload_run(const struct p2d_job *job)
             goto out;
         }
     }
-    if (!(job->modes & P2D_MODE_FULL)) {
+    if (!(job->modes & (P2D_MODE_FULL | P2D_MODE_INCREMENTAL))) {
         code = schema_step(&fl, false);
         goto out;
     }
-    code = run_full(&fl);
+    code = run_stream_job(&fl);
 out:
     if (fl.writer_started) { /* an early exit with threads running */
         stop_pipeline(&fl);

@@ -28,6 +28,9 @@ struct p2d_batch {
                        (source error, cancel, stop); the writer must fail the
                        load (outcome RETRY) instead of ending its body, so a
                        partial range is never committed under its label */
+    bool foreign;   /* not from the pool: the producer owns it and keeps it
+                       after the writer has sent it (a CDC body kept for a
+                       resend); the writer never puts it into the pool */
 };
 
 struct p2d_batch_pool;

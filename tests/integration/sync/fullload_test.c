@@ -248,10 +248,10 @@ int main(void)
     /* 3. kill -9 in the middle, then rerun */
     {
         const char *slow[] = {
-            "sync",    "--source",       src_conninfo, "--dest", dest2,
+            "sync", "--mode", "schema,full",    "--source",       src_conninfo, "--dest", dest2,
             "--state", state2,           "--readers",  "2",      "--rows-per-range",
             "20000",   "--rows-per-sec", "60000",      NULL};
-        const char *fast[] = {"sync", "--source",         src_conninfo, "--dest",
+        const char *fast[] = {"sync", "--mode", "schema,full", "--source",         src_conninfo, "--dest",
                               dest2,  "--state",          state2,       "--readers",
                               "2",    "--rows-per-range", "20000",      NULL};
         unsigned char done[4096] = {0}, seen[4096] = {0};
@@ -288,7 +288,7 @@ int main(void)
     /* 4. SIGINT: stops, keeps the state, exits 8, leaves no slot */
     {
         const char *slow[] = {
-            "sync",    "--source",       src_conninfo, "--dest", dest4,
+            "sync", "--mode", "schema,full",    "--source",       src_conninfo, "--dest", dest4,
             "--state", state4,           "--readers",  "2",      "--rows-per-range",
             "20000",   "--rows-per-sec", "60000",      NULL};
         unsigned char done[4096] = {0};
@@ -311,7 +311,7 @@ int main(void)
     /* 5. destination faults: E-235, a reset mid-body, a lost answer (Label
      * Already Exists on the retry) and a 5xx; the run still ends exact */
     {
-        const char *args[] = {"sync", "--source",         src_conninfo, "--dest",
+        const char *args[] = {"sync", "--mode", "schema,full", "--source",         src_conninfo, "--dest",
                               dest5,  "--state",          state5,       "--readers",
                               "2",    "--rows-per-range", "40000",      NULL};
 
@@ -335,7 +335,7 @@ int main(void)
 
     /* 6. wrong destination password */
     {
-        const char *args[] = {"sync",  "--source", src_conninfo, "--dest",
+        const char *args[] = {"sync", "--mode", "schema,full",  "--source", src_conninfo, "--dest",
                               destbad, "--state",  state3,       NULL};
 
         snprintf(log, sizeof(log), "%s/run5.log", tmpdir);
@@ -353,7 +353,7 @@ int main(void)
     /* 7. --compress gz (gzip bodies, compress_type: gz), with a reset
      * mid-body: the run ends exact */
     {
-        const char *args[] = {"sync",  "--source",   src_conninfo, "--dest",
+        const char *args[] = {"sync", "--mode", "schema,full",  "--source",   src_conninfo, "--dest",
                               dest7,   "--state",    state7,       "--readers",
                               "2",     "--compress", "gz",         "--rows-per-range",
                               "40000", NULL};

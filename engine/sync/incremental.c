@@ -1,0 +1,1553 @@
+/*
+ * incremental.c - the WAL streamer (incremental.h).
+ *
+ * DESIGN: the calling thread is both the WAL thread and the control
+ * thread: it owns the replication connection, the relation cache, the
+ * per-table batches, the state store and the Doris SQL client. One writer
+ * thread (sink/writer.h) sends the Stream Loads; its finished() callback
+ * appends the load to an event list (mutex) and writes to an eventfd, so
+ * the main loop, which sleeps in poll() on the replication socket and that
+ * eventfd, wakes for either. Nobody spins.
+ *
+ * Flow of a change: pgoutput message -> txn_order (is it allowed now) ->
+ * table by relation -> values in the table's send layout -> batcher
+ * (batcher.h). A table's batch is sealed when --batch-timeout-ms has
+ * passed since the table's last load began, when it reaches its size
+ * limit, or before DDL / TRUNCATE / stop. Sealed bodies queue per table
+ * and go out one at a time, so a table's loads commit in order.
+ *
+ * Acknowledgement (DESIGN §4.1, docs/pg-replication.md §3.5): every
+ * transaction gets a sequence number at Begin; every record keeps it. The
+ * flush LSN may move to the end LSN of a received Commit once no record
+ * of that transaction or an earlier one is still held anywhere (open
+ * batch, queued or in-flight load). The LSN is written to the state store
+ * first and sent to PostgreSQL after; it never goes back and never passes
+ * what was received. With nothing held and no transaction open, a
+ * keepalive's position may be acknowledged too (idle or filtered
+ * databases, §8.4).
+ *
+ * Restart: START_REPLICATION at the stored LSN; a transaction whose commit
+ * record begins before it is skipped (§3.6). Labels are
+ * p2d_<job>_<table>_<first change LSN>_<hash of last LSN, rows, body>:
+ * the same cut of the same changes gets the same label after a crash, and
+ * Doris's "Label Already Exists" then says it was applied; another cut
+ * re-applies the changes, which converges (keyed upserts and deletes).
+ */
+#include "sync/incremental.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "cdc/batcher.h"
+#include "cdc/pgoutput.h"
+#include "cdc/relcache.h"
+#include "cdc/txn_order.h"
+#include "cdc/wal.h"
+#include "p2d_error.h"
+#include "schema/ddl.h"
+#include "schema/typemap.h"
+#include "sink/streamload.h"
+#include "sink/writer.h"
+#include "snapshot/pgconn.h"
+#include "xfer/batch.h"
+#include "xfer/ring.h"
+
+#define MOD               "cdc"
+#define FEEDBACK_EVERY_MS 10000
+#define PROGRESS_EVERY_MS 10000
+#define SLOT_EVERY_MS     10000
+#define BACKOFF_MAX_MS    30000
+#define MAX_COLS          1600
+#define ISSUE_LOG_MAX     20
+
+struct inc;
+
+struct inc_load {
+    struct inc_load *next;       /* table queue */
+    struct inc_load *next_event; /* writer -> main */
+    struct inc_table *t;
+    struct p2d_cdc_body body;
+    struct p2d_load load;
+    struct p2d_batch batch; /* foreign batch over body.data */
+    struct curl_slist *headers;
+    struct p2d_load_answer answer; /* written by the writer thread under mu */
+    bool sent;                     /* handed to the writer, outcome pending */
+    int attempts;
+    int64_t due_ns; /* retry time */
+    int64_t first_fail_ns;
+    int backoff_ms;
+};
+
+struct inc_table {
+    const struct p2d_table *cat;
+    struct p2d_ddl_table *ddl;
+    int64_t table_id;
+    char name[300]; /* "schema.table" */
+    char dest[400]; /* "db.table" */
+    unsigned dml;
+    bool unique;
+    bool layout_ok; /* a Relation has set the send layout */
+    uint32_t relid;
+    int ncols;
+    struct p2d_batcher_col *cols; /* send layout */
+    int *rel_pos;                 /* layout column -> Relation column */
+    int *layout_of;               /* Relation column -> layout column, -1 */
+    int rel_ncols;
+    int nkeys;         /* source key columns in the layout */
+    bool *src_key;     /* layout column is a source key column */
+    char **doris_cols; /* source columns the Doris table has (Doris names) */
+    int ndoris;
+    struct p2d_batcher *batch;
+    int64_t last_send_ns;
+    struct inc_load *head, *tail; /* sealed loads, oldest first; head may be in flight */
+    size_t queued_bytes;
+    int64_t inserts, updates, deletes, loads, issues;
+};
+
+struct commit_rec {
+    uint64_t txn;
+    uint64_t end_lsn;
+    int64_t commit_ts_us;
+};
+
+struct inc {
+    const struct p2d_inc_opts *o;
+    const struct p2d_job *job;
+    struct inc_table *tables;
+    size_t ntables;
+    struct p2d_catalog **catalogs; /* re-reads after DDL, freed at the end */
+    size_t ncatalogs;
+
+    struct p2d_wal *wal;
+    struct p2d_relcache *rc;
+    struct p2d_txn_order *order;
+    struct p2d_pgmsg msg;
+    struct p2d_pgval *vals; /* decoder storage */
+    struct p2d_pgrelcol *relcols;
+    struct p2d_pgval row[MAX_COLS], oldrow[MAX_COLS]; /* values in layout order */
+
+    /* transactions */
+    uint64_t txn_seq;
+    bool in_txn, skipping;
+    int64_t txn_commit_ts_us;
+    struct commit_rec *commits; /* received, not yet acknowledged; a FIFO */
+    size_t ncommits, commits_head, commits_cap;
+
+    uint64_t start_lsn;
+    uint64_t received_lsn; /* highest position received (commit end or keepalive) */
+    uint64_t acked_lsn;    /* stored and sent */
+    uint64_t sent_lsn;     /* last flush sent to PostgreSQL */
+    int64_t acked_commit_ts_us;
+    uint64_t server_lsn; /* keepalive walEnd */
+
+    /* writer */
+    struct p2d_writer *writer;
+    struct p2d_batch_pool *pool;
+    struct p2d_ring *ring;
+    pthread_t writer_thread;
+    bool writer_started;
+    int writer_rc;
+    int efd;
+    pthread_mutex_t mu;
+    struct inc_load *events, **events_tail;
+
+    size_t held_bytes; /* open batches + queued bodies */
+    size_t batch_limit;
+    int64_t last_feedback_ns, last_progress_ns, last_slot_ns, last_store_ns;
+    int64_t changes, loads_done, rows_loaded, bytes_loaded;
+    int issue_logs;
+    bool fatal;
+    int fatal_code;
+    char slot_wal_status[16];
+    int64_t slot_retained;
+};
+
+/* ---- small helpers ---------------------------------------------------------------- */
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void log_pg_error(const char *what, const struct p2d_pg_error *e)
+{
+    P2D_ERROR(MOD, "%s: %s%s%s", what, e->message, e->hint[0] ? "; hint: " : "", e->hint);
+}
+
+static void fail(struct inc *s, int code)
+{
+    if (!s->fatal) {
+        s->fatal = true;
+        s->fatal_code = code;
+    }
+}
+
+static char *lsn_str(uint64_t lsn, char *buf)
+{
+    return p2d_pg_lsn_format(lsn, buf, 32);
+}
+
+/* ---- writer side -------------------------------------------------------------------- */
+
+static void on_finished(struct p2d_load *load, const struct p2d_load_answer *a, void *arg)
+{
+    struct inc *s = arg;
+    struct inc_load *l = load->user;
+    uint64_t one = 1;
+
+    pthread_mutex_lock(&s->mu);
+    l->answer = *a;
+    l->next_event = NULL;
+    *s->events_tail = l;
+    s->events_tail = &l->next_event;
+    pthread_mutex_unlock(&s->mu);
+    if (write(s->efd, &one, sizeof(one)) < 0) {
+        /* the counter cannot overflow in practice; the loop also polls */
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct inc *s = arg;
+    uint64_t one = 1;
+
+    s->writer_rc = p2d_writer_run(s->writer);
+    if (write(s->efd, &one, sizeof(one)) < 0) {
+        /* see on_finished */
+    }
+    return NULL;
+}
+
+/* Hands the head load of t to the writer (label recorded first). */
+static void send_load(struct inc *s, struct inc_load *l)
+{
+    struct inc_table *t = l->t;
+    bool already_done = false;
+
+    if (l->attempts == 0) {
+        if (p2d_state_load_record(s->o->st, l->load.label, t->table_id, -1, &already_done) != 0) {
+            P2D_ERROR(MOD, "%s", p2d_state_errmsg(s->o->st));
+            fail(s, P2D_EXIT_STATE);
+            return;
+        }
+        if (already_done) {
+            /* applied before a crash: Doris has it */
+            P2D_INFO(MOD, "load %s of \"%s\" was applied before", l->load.label, t->name);
+            memset(&l->answer, 0, sizeof(l->answer));
+            l->answer.outcome = P2D_LOAD_DONE;
+            snprintf(l->answer.status, sizeof(l->answer.status), "Recorded");
+            l->sent = true;
+            pthread_mutex_lock(&s->mu);
+            l->next_event = NULL;
+            *s->events_tail = l;
+            s->events_tail = &l->next_event;
+            pthread_mutex_unlock(&s->mu);
+            uint64_t one = 1;
+            if (write(s->efd, &one, sizeof(one)) < 0) {
+                /* see on_finished */
+            }
+            return;
+        }
+    }
+    l->attempts++;
+    l->load.cancel = false;
+    l->load.rows_sent = l->load.bytes_sent = l->load.raw_bytes = 0;
+    memset(&l->batch, 0, sizeof(l->batch));
+    l->batch.load = &l->load;
+    l->batch.data = l->body.data;
+    l->batch.len = l->batch.cap = l->body.len;
+    l->batch.rows = l->body.rows;
+    l->batch.end = true;
+    l->batch.foreign = true;
+    l->sent = true;
+    if (p2d_ring_push_mpsc(s->ring, &l->batch, NULL) != 0) {
+        P2D_ERROR(MOD, "cannot hand a load to the writer");
+        l->sent = false;
+        fail(s, P2D_EXIT_INTERNAL);
+    }
+}
+
+/* ---- loads and the ack ------------------------------------------------------------- */
+
+static void free_load(struct inc_load *l)
+{
+    if (!l)
+        return;
+    p2d_cdc_body_free(&l->body);
+    curl_slist_free_all(l->headers);
+    free(l);
+}
+
+static uint64_t table_min_txn(const struct inc_table *t)
+{
+    uint64_t m = t->batch ? p2d_batcher_min_txn(t->batch) : UINT64_MAX;
+
+    for (const struct inc_load *l = t->head; l; l = l->next)
+        if (l->body.min_txn < m)
+            m = l->body.min_txn;
+    return m;
+}
+
+static bool table_idle(const struct inc_table *t)
+{
+    return !t->head && (!t->batch || p2d_batcher_rows(t->batch) == 0);
+}
+
+/* Moves the flush LSN as far as the held records allow; stores it; sends it. */
+static void advance_ack(struct inc *s, bool force_feedback)
+{
+    uint64_t low = UINT64_MAX, ack = s->acked_lsn;
+    int64_t ts = s->acked_commit_ts_us;
+    bool all_idle = true;
+    int64_t now = now_ns();
+
+    for (size_t i = 0; i < s->ntables; i++) {
+        uint64_t m = table_min_txn(&s->tables[i]);
+
+        if (m < low)
+            low = m;
+        if (!table_idle(&s->tables[i]))
+            all_idle = false;
+    }
+    while (s->ncommits > 0) {
+        struct commit_rec *c = &s->commits[s->commits_head];
+
+        if (c->txn >= low)
+            break;
+        if (c->end_lsn > ack) {
+            ack = c->end_lsn;
+            ts = c->commit_ts_us;
+        }
+        s->commits_head = (s->commits_head + 1) % s->commits_cap;
+        s->ncommits--;
+    }
+    if (all_idle && s->ncommits == 0 && !s->in_txn && s->received_lsn > ack)
+        ack = s->received_lsn; /* nothing held: everything received is done */
+    if (ack > s->received_lsn)
+        ack = s->received_lsn; /* never past what was received */
+    if (ack > s->acked_lsn) {
+        char x[32], y[32];
+
+        P2D_DEBUG(MOD, "ack %s -> %s (low txn %" PRIu64 ", %zu commits held, idle %d)",
+                  lsn_str(s->acked_lsn, x), lsn_str(ack, y), low, s->ncommits, all_idle);
+        /* store at most every 200 ms (one fsync), but always when forced */
+        if (force_feedback || now - s->last_store_ns >= 200000000LL) {
+            if (p2d_state_lsn_set(s->o->st, ack) != 0) {
+                P2D_ERROR(MOD, "%s", p2d_state_errmsg(s->o->st));
+                fail(s, P2D_EXIT_STATE);
+                return;
+            }
+            s->last_store_ns = now;
+            s->acked_lsn = ack;
+            s->acked_commit_ts_us = ts;
+        }
+    }
+    if (s->wal && (force_feedback || s->acked_lsn > s->sent_lsn ||
+                   now - s->last_feedback_ns >= (int64_t)FEEDBACK_EVERY_MS * 1000000)) {
+        struct p2d_pg_error e;
+
+        if (p2d_wal_feedback(s->wal, s->received_lsn, s->acked_lsn, false, &e) == 0) {
+            s->sent_lsn = s->acked_lsn;
+            s->last_feedback_ns = now;
+        }
+        /* a failed send shows up as a broken stream on the next read */
+    }
+}
+
+static int64_t backoff_next(int *ms)
+{
+    *ms = *ms ? (*ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *ms * 2) : 1000;
+    return (int64_t)*ms * 1000000;
+}
+
+/* Starts the head load of every table that has none in flight and is due. */
+static void start_loads(struct inc *s)
+{
+    int64_t now = now_ns();
+
+    for (size_t i = 0; i < s->ntables && !s->fatal; i++) {
+        struct inc_load *l = s->tables[i].head;
+
+        if (l && !l->sent && l->due_ns <= now)
+            send_load(s, l);
+    }
+}
+
+/* Handles the writer's answers (main thread). */
+static void drain_events(struct inc *s)
+{
+    struct inc_load *list, *next;
+    uint64_t junk;
+
+    if (read(s->efd, &junk, sizeof(junk)) < 0) {
+        /* EAGAIN: nothing counted; the list is checked anyway */
+    }
+    pthread_mutex_lock(&s->mu);
+    list = s->events;
+    s->events = NULL;
+    s->events_tail = &s->events;
+    pthread_mutex_unlock(&s->mu);
+    for (struct inc_load *l = list; l; l = next) {
+        struct inc_table *t = l->t;
+        const struct p2d_load_answer *a = &l->answer;
+        int64_t now = now_ns();
+
+        next = l->next_event;
+        l->sent = false;
+        if (a->outcome == P2D_LOAD_DONE) {
+            if (strcmp(a->status, "Recorded") != 0 &&
+                p2d_state_load_finish(s->o->st, l->load.label, P2D_LOAD_STATUS_DONE, a->txn_id,
+                                      a->loaded_rows, NULL) != 0) {
+                P2D_ERROR(MOD, "%s", p2d_state_errmsg(s->o->st));
+                fail(s, P2D_EXIT_STATE);
+            }
+            P2D_DEBUG(MOD, "load %s of \"%s\": %s, %lld rows", l->load.label, t->name, a->status,
+                      (long long)l->body.rows);
+            t->head = l->next;
+            if (!t->head)
+                t->tail = NULL;
+            t->queued_bytes -= l->body.len;
+            s->held_bytes -= l->body.len;
+            t->loads++;
+            s->loads_done++;
+            s->rows_loaded += l->body.rows;
+            s->bytes_loaded += (int64_t)l->body.len;
+            free_load(l);
+            continue;
+        }
+        if (a->outcome == P2D_LOAD_BAD_DATA || a->outcome == P2D_LOAD_FATAL) {
+            P2D_ERROR(MOD, "Doris refused load %s of \"%s\": %s%s%s%s%s", l->load.label, t->name,
+                      a->message[0] ? a->message : a->status,
+                      a->first_error[0] ? "; first error: " : "", a->first_error,
+                      a->error_url[0] ? "; error rows: " : "", a->error_url);
+            if (p2d_state_load_finish(s->o->st, l->load.label, P2D_LOAD_STATUS_FAILED, -1, 0,
+                                      a->message) != 0)
+                P2D_WARN(MOD, "%s", p2d_state_errmsg(s->o->st));
+            fail(s, P2D_EXIT_DEST);
+            continue;
+        }
+        /* RETRY, WAIT_RUNNING, PRECOMMITTED: the same label again, later */
+        {
+            bool transport = a->status[0] == '\0';
+            int window_min = transport ? s->job->retry_connect_min : s->job->retry_other_min;
+
+            if (!l->first_fail_ns)
+                l->first_fail_ns = now;
+            if (now - l->first_fail_ns > (int64_t)window_min * 60 * 1000000000LL) {
+                P2D_ERROR(MOD,
+                          "load %s of \"%s\" kept failing for %d minutes: %s; hint: check the "
+                          "destination, or raise %s",
+                          l->load.label, t->name, window_min,
+                          a->message[0] ? a->message : a->status,
+                          transport ? "--retry-connect" : "--retry-other");
+                fail(s, P2D_EXIT_DEST);
+                continue;
+            }
+            l->due_ns = now + backoff_next(&l->backoff_ms);
+            P2D_WARN(MOD, "load %s of \"%s\" failed (%s): %s; retrying in %d s with the same label",
+                     l->load.label, t->name, p2d_load_outcome_name(a->outcome),
+                     a->message[0] ? a->message : a->status, l->backoff_ms / 1000);
+        }
+    }
+}
+
+/* ---- sealing ------------------------------------------------------------------------ */
+
+static void on_issue(void *arg, const struct p2d_value_issue *issue, const char *column,
+                     const char *key)
+{
+    struct inc_table *t = arg;
+
+    t->issues++;
+    if (t->issues <= ISSUE_LOG_MAX)
+        P2D_WARN(MOD, "table \"%s\", key (%s), column \"%s\": %s value %s (%s)", t->name, key,
+                 column, p2d_typemap_issue_name(issue->kind),
+                 p2d_typemap_action_name(issue->action), p2d_typemap_rule_name(issue->rule));
+}
+
+static struct curl_slist *load_headers(struct inc *s, const struct p2d_cdc_body *b)
+{
+    struct curl_slist *h = curl_slist_append(NULL, b->columns);
+
+    if (s->job->format == P2D_FORMAT_JSON) {
+        h = curl_slist_append(h, "format: json");
+        h = curl_slist_append(h, "read_json_by_line: true");
+        h = curl_slist_append(h, "num_as_string: true");
+    } else {
+        h = curl_slist_append(h, "column_separator: \\t");
+        h = curl_slist_append(h, "enclose: \"");
+        h = curl_slist_append(h, "escape: \\");
+    }
+    if (b->partial)
+        h = curl_slist_append(h, "partial_columns: true");
+    return h;
+}
+
+/* Seals t's open batch into loads at the end of its queue. */
+static void seal_table(struct inc *s, struct inc_table *t)
+{
+    struct p2d_cdc_body *bodies = NULL;
+    int nbodies = 0, rc;
+    size_t before;
+    char err[1024];
+
+    if (!t->batch || p2d_batcher_rows(t->batch) == 0)
+        return;
+    before = p2d_batcher_bytes(t->batch);
+    rc = p2d_batcher_seal(t->batch, &bodies, &nbodies, on_issue, t, err, sizeof(err));
+    if (rc != 0) {
+        if (rc == P2D_EDATA || rc == P2D_EPROTO)
+            P2D_ERROR(MOD, "%s", err);
+        else
+            P2D_ERROR(MOD, "table \"%s\": cannot build a load: %s", t->name, p2d_strerror(rc));
+        fail(s, rc == P2D_EDATA ? P2D_EXIT_DEST : P2D_EXIT_INTERNAL);
+        return;
+    }
+    s->held_bytes -= before - p2d_batcher_bytes(t->batch);
+    for (int i = 0; i < nbodies; i++) {
+        struct inc_load *l = calloc(1, sizeof(*l));
+        uint64_t seq;
+
+        if (!l) {
+            for (int j = i; j < nbodies; j++)
+                p2d_cdc_body_free(&bodies[j]);
+            fail(s, P2D_EXIT_INTERNAL);
+            break;
+        }
+        l->t = t;
+        l->body = bodies[i];
+        l->headers = load_headers(s, &l->body);
+        snprintf(l->load.db, sizeof(l->load.db), "%s", t->ddl->database);
+        snprintf(l->load.table, sizeof(l->load.table), "%s", t->ddl->table);
+        seq = (l->body.last_lsn * UINT64_C(0x9E3779B97F4A7C15)) ^ ((uint64_t)l->body.rows << 24) ^
+              (uint64_t)i;
+        seq = (seq & INT64_MAX) | 1; /* >= 1: full-load labels end in _0 */
+        p2d_streamload_label(s->o->job_id, t->ddl->table, (int64_t)(l->body.first_lsn & INT64_MAX),
+                             (int64_t)seq, l->load.label, sizeof(l->load.label));
+        l->load.headers = l->headers;
+        l->load.user = l;
+        l->load.compress_gz = s->job->compress == P2D_COMPRESS_GZ;
+        if (t->tail)
+            t->tail->next = l;
+        else
+            t->head = l;
+        t->tail = l;
+        t->queued_bytes += l->body.len;
+        s->held_bytes += l->body.len;
+    }
+    free(bodies);
+    t->last_send_ns = now_ns();
+}
+
+/* Seals every table whose batch is due (timeout) or full. */
+static void seal_due(struct inc *s)
+{
+    int64_t now = now_ns(), timeout = (int64_t)s->job->batch_timeout_ms * 1000000;
+
+    for (size_t i = 0; i < s->ntables && !s->fatal; i++) {
+        struct inc_table *t = &s->tables[i];
+
+        if (!t->batch || p2d_batcher_rows(t->batch) == 0)
+            continue;
+        if (now - t->last_send_ns >= timeout || p2d_batcher_bytes(t->batch) >= s->batch_limit)
+            seal_table(s, t);
+    }
+}
+
+/* Milliseconds until the next batch is due (or limit). */
+static int next_due_ms(struct inc *s, int limit)
+{
+    int64_t now = now_ns(), timeout = (int64_t)s->job->batch_timeout_ms * 1000000, best = limit;
+
+    for (size_t i = 0; i < s->ntables; i++) {
+        struct inc_table *t = &s->tables[i];
+        struct inc_load *l = t->head;
+
+        if (t->batch && p2d_batcher_rows(t->batch) > 0) {
+            int64_t ms = (t->last_send_ns + timeout - now) / 1000000;
+
+            if (ms < best)
+                best = ms < 0 ? 0 : ms;
+        }
+        if (l && !l->sent) {
+            int64_t ms = (l->due_ns - now) / 1000000;
+
+            if (ms < best)
+                best = ms < 0 ? 0 : ms;
+        }
+    }
+    return (int)best;
+}
+
+/* Waits (processing answers) until every load of t, or of every table
+ * when t is NULL, is confirmed. Seals first. */
+static void wait_idle(struct inc *s, struct inc_table *t)
+{
+    for (;;) {
+        bool idle = true;
+
+        for (size_t i = 0; i < s->ntables; i++) {
+            struct inc_table *x = &s->tables[i];
+
+            if (t && x != t)
+                continue;
+            seal_table(s, x);
+            if (x->head)
+                idle = false;
+        }
+        if (idle || s->fatal)
+            return;
+        start_loads(s);
+        if (s->writer_rc != 0 || s->fatal)
+            return;
+        {
+            struct pollfd p = {.fd = s->efd, .events = POLLIN};
+
+            (void)poll(&p, 1, next_due_ms(s, 1000));
+        }
+        drain_events(s);
+        advance_ack(s, false);
+        if (s->o->signals && *s->o->signals > 1) { /* a second signal: give up waiting */
+            P2D_WARN(MOD, "second signal: stopping without waiting for pending loads");
+            fail(s, P2D_EXIT_INTERRUPT);
+            return;
+        }
+    }
+}
+
+/* ---- the send layout and DDL ---------------------------------------------------------- */
+
+static void free_layout(struct inc_table *t)
+{
+    free(t->cols);
+    free(t->rel_pos);
+    free(t->layout_of);
+    free(t->src_key);
+    t->src_key = NULL;
+    t->cols = NULL;
+    t->rel_pos = t->layout_of = NULL;
+    t->ncols = t->rel_ncols = t->nkeys = 0;
+    t->layout_ok = false;
+    p2d_batcher_destroy(t->batch);
+    t->batch = NULL;
+}
+
+static int doris_col_index(const struct inc_table *t, const char *name)
+{
+    for (int i = 0; i < t->ndoris; i++)
+        if (strcasecmp(t->doris_cols[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static int doris_cols_add(struct inc_table *t, const char *name)
+{
+    char **grown = realloc(t->doris_cols, (size_t)(t->ndoris + 1) * sizeof(*grown));
+
+    if (!grown)
+        return P2D_ENOMEM;
+    t->doris_cols = grown;
+    if (!(t->doris_cols[t->ndoris] = strdup(name)))
+        return P2D_ENOMEM;
+    t->ndoris++;
+    return 0;
+}
+
+/* Reads the Doris table's columns (DESC), keeping the source ones. */
+static int read_doris_cols(struct inc *s, struct inc_table *t)
+{
+    char stmt[1024], q1[300], q2[600], err[1024];
+    enum p2d_doris_fail f;
+    json_t *data = NULL, *rows;
+    size_t i;
+    json_t *row;
+
+    p2d_doris_quote_ident(t->ddl->database, q1, sizeof(q1));
+    p2d_doris_quote_ident(t->ddl->table, q2, sizeof(q2));
+    snprintf(stmt, sizeof(stmt), "DESC %s.%s", q1, q2);
+    if (p2d_doris_sql_exec(s->o->sql, t->ddl->database, stmt, &data, &f, err, sizeof(err)) != 0) {
+        P2D_ERROR(MOD, "cannot read the columns of \"%s\": %s", t->dest, err);
+        return P2D_EDEST;
+    }
+    rows = p2d_doris_rows(data);
+    json_array_foreach(rows, i, row)
+    {
+        json_t *field = json_is_array(row) ? json_array_get(row, 0) : NULL;
+        const char *name = json_string_value(field);
+
+        if (!name || strcmp(name, "_is_deleted") == 0 || strcmp(name, "_version") == 0 ||
+            strcmp(name, "_record_id") == 0 || strncmp(name, "__DORIS_", 8) == 0)
+            continue;
+        if (doris_cols_add(t, name) != 0) {
+            json_decref(data);
+            return P2D_ENOMEM;
+        }
+    }
+    json_decref(data);
+    return 0;
+}
+
+/* The DDL column of source column name in dt, or NULL. */
+static const struct p2d_ddl_column *ddl_col_of(const struct p2d_ddl_table *dt,
+                                               const struct p2d_table *ct, const char *name)
+{
+    for (size_t i = 0; i < dt->ncolumns; i++) {
+        const struct p2d_ddl_column *dc = &dt->columns[i];
+
+        if (dc->kind == P2D_DDL_SOURCE && strcmp(ct->columns[dc->source].name, name) == 0)
+            return dc;
+    }
+    return NULL;
+}
+
+/* Re-reads the catalog and re-plans t from it (after DDL). */
+static int replan_table(struct inc *s, struct inc_table *t)
+{
+    struct p2d_catalog *cat = NULL, **grown;
+    const struct p2d_table *ct;
+    struct p2d_ddl_table *dt = NULL;
+    struct p2d_pg_error e;
+    char err[2048];
+
+    if (p2d_catalog_read(s->o->src, s->job, 0, &cat, &e) != 0) {
+        log_pg_error("cannot re-read the source catalog after a schema change", &e);
+        return P2D_ESOURCE;
+    }
+    grown = realloc(s->catalogs, (s->ncatalogs + 1) * sizeof(*grown));
+    if (!grown) {
+        p2d_catalog_destroy(cat);
+        return P2D_ENOMEM;
+    }
+    s->catalogs = grown;
+    s->catalogs[s->ncatalogs++] = cat;
+    ct = p2d_catalog_find(cat, t->cat->schema, t->cat->name);
+    if (!ct) {
+        P2D_ERROR(MOD,
+                  "table \"%s\" is no longer in the source catalog (dropped or renamed); hint: "
+                  "drop it from the job and resync",
+                  t->name);
+        return P2D_ESOURCE;
+    }
+    if (p2d_ddl_plan(ct, s->job, NULL, &dt, err, sizeof(err)) != 0) {
+        P2D_ERROR(MOD, "table \"%s\": %s", t->name, err);
+        return P2D_EINVAL;
+    }
+    p2d_ddl_table_destroy(t->ddl);
+    t->ddl = dt;
+    t->cat = ct;
+    return 0;
+}
+
+static int run_doris(struct inc *s, struct inc_table *t, const char *stmt)
+{
+    char err[1024];
+    enum p2d_doris_fail f;
+
+    P2D_INFO(MOD, "%s", stmt);
+    if (p2d_doris_sql_exec(s->o->sql, t->ddl->database, stmt, NULL, &f, err, sizeof(err)) != 0) {
+        P2D_ERROR(MOD, "cannot change \"%s\": %s", t->dest, err);
+        return P2D_EDEST;
+    }
+    return 0;
+}
+
+/*
+ * A Relation for t: (re)builds the send layout from it and brings the
+ * Doris table in line: columns the stream carries and Doris lacks are
+ * added; Doris columns the stream no longer carries are dropped when the
+ * source catalog has them no more (a replay of an older shape after a
+ * restart leaves them alone). Renames and type changes are reported, not
+ * guessed.
+ */
+static int on_relation(struct inc *s, struct inc_table *t, const struct p2d_rel *rel,
+                       const struct p2d_reldiff *diff)
+{
+    char desc[2048];
+    bool replanned = false, changed;
+    int rc;
+
+    if (diff->flags == 0 && t->layout_ok && t->relid == rel->relid)
+        return 0; /* a re-send (ANALYZE, VACUUM, ...) */
+    if (diff->flags & (P2D_RELDIFF_RENAMED | P2D_RELDIFF_RETYPED | P2D_RELDIFF_RENAMEREL)) {
+        p2d_reldiff_describe(rel, diff, desc, sizeof(desc));
+        P2D_ERROR(MOD,
+                  "a schema change of \"%s\" cannot be applied automatically: %s; hint: a column "
+                  "rename or type change must be made on the Doris table by hand (or the table "
+                  "resynced), then the sync restarted",
+                  t->name, desc);
+        return P2D_ESOURCE;
+    }
+    if (diff->flags & ~(unsigned)(P2D_RELDIFF_NEW | P2D_RELDIFF_KEY | P2D_RELDIFF_IDENTITY |
+                                  P2D_RELDIFF_REORDERED)) {
+        p2d_reldiff_describe(rel, diff, desc, sizeof(desc));
+        P2D_INFO(MOD, "schema change: %s", desc);
+    }
+    /* rows of the old shape go out first */
+    wait_idle(s, t);
+    if (s->fatal)
+        return P2D_EDEST;
+    changed = t->layout_ok;
+    free_layout(t);
+    if (rel->ncols > MAX_COLS)
+        return P2D_EINVAL;
+    t->cols = calloc((size_t)rel->ncols + 1, sizeof(*t->cols));
+    t->rel_pos = calloc((size_t)rel->ncols + 1, sizeof(*t->rel_pos));
+    t->layout_of = calloc((size_t)rel->ncols + 1, sizeof(*t->layout_of));
+    t->src_key = calloc((size_t)rel->ncols + 1, sizeof(*t->src_key));
+    if (!t->cols || !t->rel_pos || !t->layout_of || !t->src_key)
+        return P2D_ENOMEM;
+    for (int j = 0; j < rel->ncols; j++) {
+        const struct p2d_ddl_column *dc = ddl_col_of(t->ddl, t->cat, rel->cols[j].name);
+
+        if (!dc && !replanned) {
+            if ((rc = replan_table(s, t)) != 0)
+                return rc;
+            replanned = true;
+            dc = ddl_col_of(t->ddl, t->cat, rel->cols[j].name);
+        }
+        if (!dc) {
+            P2D_ERROR(MOD,
+                      "table \"%s\": column \"%s\" is in the stream but no longer in the source "
+                      "catalog, so its type cannot be mapped; hint: resync the table",
+                      t->name, rel->cols[j].name);
+            return P2D_ESOURCE;
+        }
+        t->layout_of[j] = t->ncols;
+        t->rel_pos[t->ncols] = j;
+        p2d_encode_col_from(&t->cols[t->ncols].enc, dc->name, &dc->d);
+        /* Unique: the Doris key. Duplicate: no dedupe, so no batcher key; the
+         * source key (if any) still tells a key change (src_key). */
+        t->cols[t->ncols].key = t->unique && dc->is_key;
+        t->src_key[t->ncols] = t->cat->columns[dc->source].key_position > 0;
+        t->nkeys += t->src_key[t->ncols];
+        t->ncols++;
+    }
+    t->rel_ncols = rel->ncols;
+    for (size_t i = 0; i < t->ddl->nkey; i++) {
+        bool found = false;
+
+        if (t->ddl->columns[i].kind != P2D_DDL_SOURCE)
+            continue;
+        for (int c = 0; c < t->ncols; c++)
+            found = found || strcasecmp(t->cols[c].enc.name, t->ddl->columns[i].name) == 0;
+        if (!found) {
+            P2D_ERROR(MOD,
+                      "table \"%s\": key column \"%s\" is not in the stream; hint: the key "
+                      "cannot change under a running sync; resync the table",
+                      t->name, t->ddl->columns[i].name);
+            return P2D_ESOURCE;
+        }
+    }
+    /* columns to add */
+    for (int c = 0; c < t->ncols; c++) {
+        const struct p2d_ddl_column *dc;
+        struct p2d_buf q;
+        char err[1024];
+
+        if (doris_col_index(t, t->cols[c].enc.name) >= 0)
+            continue;
+        dc = ddl_col_of(t->ddl, t->cat, rel->cols[t->rel_pos[c]].name);
+        p2d_buf_init(&q, 1 << 20);
+        rc = p2d_ddl_alter_add_column(t->ddl, dc->name, &dc->d,
+                                      t->cat->columns[dc->source].type_display, &q, err,
+                                      sizeof(err));
+        if (rc == 0 && q.len == 0)
+            rc = P2D_EINVAL;
+        if (rc == 0)
+            rc = run_doris(s, t, (const char *)q.data);
+        else if (rc == P2D_EINVAL)
+            P2D_ERROR(MOD, "table \"%s\": cannot add column \"%s\": %s", t->name, dc->name, err);
+        p2d_buf_fini(&q);
+        if (rc == 0)
+            rc = doris_cols_add(t, dc->name);
+        if (rc != 0)
+            return rc;
+    }
+    /* columns to drop: in Doris, not in the stream, not in the source any more */
+    for (int i = 0; i < t->ndoris;) {
+        bool in_stream = false, in_source = false;
+
+        for (int c = 0; c < t->ncols; c++)
+            in_stream = in_stream || strcasecmp(t->cols[c].enc.name, t->doris_cols[i]) == 0;
+        if (!in_stream && !replanned) {
+            if ((rc = replan_table(s, t)) != 0)
+                return rc;
+            replanned = true;
+        }
+        in_source = in_stream || p2d_ddl_column_index(t->ddl, t->doris_cols[i]) >= 0;
+        if (in_stream || in_source) {
+            i++;
+            continue;
+        }
+        {
+            struct p2d_buf q;
+            char err[1024];
+
+            p2d_buf_init(&q, 1 << 20);
+            rc = p2d_ddl_alter_drop_column(t->ddl, t->doris_cols[i], &q, err, sizeof(err));
+            if (rc == P2D_EINVAL) {
+                /* the re-planned layout no longer has it: render by hand */
+                char q1[300], q2[600], q3[600];
+
+                p2d_buf_reset(&q);
+                p2d_doris_quote_ident(t->ddl->database, q1, sizeof(q1));
+                p2d_doris_quote_ident(t->ddl->table, q2, sizeof(q2));
+                p2d_doris_quote_ident(t->doris_cols[i], q3, sizeof(q3));
+                rc = p2d_pg_appendf(&q, "ALTER TABLE %s.%s DROP COLUMN %s", q1, q2, q3);
+            }
+            if (rc == 0)
+                rc = run_doris(s, t, (const char *)q.data);
+            p2d_buf_fini(&q);
+            if (rc != 0)
+                return rc;
+            free(t->doris_cols[i]);
+            memmove(&t->doris_cols[i], &t->doris_cols[i + 1],
+                    (size_t)(t->ndoris - i - 1) * sizeof(*t->doris_cols));
+            t->ndoris--;
+        }
+    }
+    {
+        struct p2d_batcher_layout l = {
+            .table = t->dest,
+            .unique = t->unique,
+            .format = s->job->format == P2D_FORMAT_JSON ? P2D_ENCODE_JSON : P2D_ENCODE_CSV,
+            .ncols = t->ncols,
+            .cols = t->cols,
+        };
+
+        t->batch = p2d_batcher_create(&l);
+        if (!t->batch) {
+            P2D_ERROR(MOD, "table \"%s\": cannot make a batch for its columns", t->name);
+            return P2D_ENOMEM;
+        }
+    }
+    t->relid = rel->relid;
+    t->layout_ok = true;
+    if (changed)
+        P2D_INFO(MOD, "table \"%s\" now streams %d columns", t->name, t->ncols);
+    return 0;
+}
+
+/* ---- changes -------------------------------------------------------------------------- */
+
+static struct inc_table *table_of_relid(struct inc *s, uint32_t relid)
+{
+    for (size_t i = 0; i < s->ntables; i++)
+        if (s->tables[i].layout_ok && s->tables[i].relid == relid)
+            return &s->tables[i];
+    return NULL;
+}
+
+static struct inc_table *table_of_rel(struct inc *s, const struct p2d_rel *rel)
+{
+    for (size_t i = 0; i < s->ntables; i++)
+        if (strcmp(s->tables[i].cat->schema, rel->nspname) == 0 &&
+            strcmp(s->tables[i].cat->name, rel->relname) == 0)
+            return &s->tables[i];
+    return NULL;
+}
+
+/* Tuple values into out[] in layout order. */
+static void to_layout(const struct inc_table *t, const struct p2d_pgtuple *tup,
+                      struct p2d_pgval *out)
+{
+    for (int c = 0; c < t->ncols; c++) {
+        int j = t->rel_pos[c];
+
+        if (j < tup->ncols)
+            out[c] = tup->vals[j];
+        else
+            out[c] = (struct p2d_pgval){.kind = P2D_PGVAL_NULL};
+    }
+}
+
+static bool key_equal(const struct inc_table *t, const struct p2d_pgval *a,
+                      const struct p2d_pgval *b)
+{
+    for (int c = 0; c < t->ncols; c++) {
+        if (!t->src_key[c])
+            continue;
+        if (a[c].kind != b[c].kind || a[c].len != b[c].len ||
+            (a[c].len && memcmp(a[c].data, b[c].data, a[c].len) != 0))
+            return false;
+    }
+    return true;
+}
+
+static int add_change(struct inc *s, struct inc_table *t, enum p2d_cdc_op op,
+                      const struct p2d_pgval *vals, uint64_t lsn)
+{
+    char err[1024];
+    size_t before = p2d_batcher_bytes(t->batch);
+    int rc =
+        p2d_batcher_add(t->batch, op, vals, lsn, s->txn_commit_ts_us, s->txn_seq, err, sizeof(err));
+
+    if (rc == P2D_EINVAL) {
+        P2D_ERROR(MOD, "%s", err);
+        return P2D_ESOURCE;
+    }
+    if (rc != 0)
+        return rc;
+    s->held_bytes += p2d_batcher_bytes(t->batch) - before;
+    s->changes++;
+    if (p2d_batcher_bytes(t->batch) >= s->batch_limit)
+        seal_table(s, t);
+    return 0;
+}
+
+static int on_change(struct inc *s, const struct p2d_pgmsg *m, uint64_t lsn)
+{
+    struct inc_table *t = table_of_relid(s, m->u.change.relid);
+    const struct p2d_pgtuple *oldt = &m->u.change.old, *newt = &m->u.change.newtup;
+    char kind = m->kind;
+    int rc;
+
+    if (!t)
+        return 0; /* not a table of this job (the publication may be shared) */
+    if (kind == P2D_PGMSG_INSERT) {
+        if (!(t->dml & P2D_DML_INSERT))
+            return 0;
+        t->inserts++;
+        to_layout(t, newt, s->row);
+        return add_change(s, t, P2D_CDC_UPSERT, s->row, lsn);
+    }
+    if (kind == P2D_PGMSG_DELETE) {
+        if (!(t->dml & P2D_DML_DELETE))
+            return 0;
+        t->deletes++;
+        to_layout(t, oldt, s->oldrow);
+        return add_change(s, t, P2D_CDC_DELETE, s->oldrow, lsn);
+    }
+    /* UPDATE */
+    if (!(t->dml & P2D_DML_UPDATE))
+        return 0;
+    t->updates++;
+    to_layout(t, newt, s->row);
+    if (m->u.change.old_kind) {
+        bool keyless = t->nkeys == 0;
+
+        to_layout(t, oldt, s->oldrow);
+        if (m->u.change.old_kind == 'O') /* REPLICA IDENTITY FULL: fill unchanged TOAST */
+            for (int c = 0; c < t->ncols; c++)
+                if (s->row[c].kind == P2D_PGVAL_UNCHANGED)
+                    s->row[c] = s->oldrow[c];
+        /* A changed key: the old key goes first. On a table without a key
+         * (Duplicate, REPLICA IDENTITY FULL) the old row is marked deleted. */
+        if (keyless ? m->u.change.old_kind == 'O' : !key_equal(t, s->row, s->oldrow)) {
+            rc = add_change(s, t, P2D_CDC_DELETE, s->oldrow, lsn);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return add_change(s, t, P2D_CDC_UPSERT, s->row, lsn);
+}
+
+static int on_truncate(struct inc *s, const struct p2d_pgmsg *m)
+{
+    for (uint32_t i = 0; i < m->u.truncate.nrels; i++) {
+        struct inc_table *t = table_of_relid(s, p2d_pgmsg_truncate_relid(m, i));
+        char q1[300], q2[600], stmt[1024];
+        int rc;
+
+        if (!t)
+            continue;
+        wait_idle(s, t);
+        if (s->fatal)
+            return P2D_EDEST;
+        p2d_doris_quote_ident(t->ddl->database, q1, sizeof(q1));
+        p2d_doris_quote_ident(t->ddl->table, q2, sizeof(q2));
+        snprintf(stmt, sizeof(stmt), "TRUNCATE TABLE %s.%s", q1, q2);
+        P2D_INFO(MOD, "source table \"%s\" was truncated", t->name);
+        if ((rc = run_doris(s, t, stmt)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int push_commit(struct inc *s, uint64_t end_lsn)
+{
+    if (s->ncommits == s->commits_cap) {
+        size_t cap = s->commits_cap ? s->commits_cap * 2 : 1024;
+        struct commit_rec *c = malloc(cap * sizeof(*c));
+
+        if (!c)
+            return P2D_ENOMEM;
+        for (size_t i = 0; i < s->ncommits; i++)
+            c[i] = s->commits[(s->commits_head + i) % s->commits_cap];
+        free(s->commits);
+        s->commits = c;
+        s->commits_cap = cap;
+        s->commits_head = 0;
+    }
+    s->commits[(s->commits_head + s->ncommits) % s->commits_cap] = (struct commit_rec){
+        .txn = s->txn_seq, .end_lsn = end_lsn, .commit_ts_us = s->txn_commit_ts_us};
+    s->ncommits++;
+    return 0;
+}
+
+/* One XLogData payload. Returns 0, or a negative P2D_E* (logged). */
+static int on_xlogdata(struct inc *s, const struct p2d_walmsg *w)
+{
+    struct p2d_pgerr perr;
+    struct p2d_txn_step step;
+    struct p2d_pgmsg *m = &s->msg;
+    int rc;
+
+    rc = p2d_pgoutput_decode(w->payload, w->payload_len, p2d_wal_proto(s->wal),
+                             p2d_txn_order_in_stream(s->order), m, &perr);
+    if (rc != 0) {
+        P2D_ERROR(MOD, "cannot decode the replication stream at %" PRIX64 ": %s", w->wal_start,
+                  perr.msg);
+        return P2D_EPROTO;
+    }
+    rc = p2d_txn_order_feed(s->order, m, &step, &perr);
+    if (rc != 0) {
+        P2D_ERROR(MOD, "the replication stream broke its order: %s", perr.msg);
+        return P2D_EPROTO;
+    }
+    switch (m->kind) {
+    case P2D_PGMSG_BEGIN:
+        s->in_txn = true;
+        s->skipping = m->u.begin.final_lsn < s->start_lsn;
+        s->txn_seq++;
+        s->txn_commit_ts_us = m->u.begin.commit_ts + P2D_PG_EPOCH_OFFSET_US;
+        return 0;
+    case P2D_PGMSG_COMMIT:
+        P2D_DEBUG(MOD, "commit txn %" PRIu64 " end %" PRIX64, s->txn_seq, m->u.commit.end_lsn);
+        s->in_txn = false;
+        if (m->u.commit.end_lsn > s->received_lsn)
+            s->received_lsn = m->u.commit.end_lsn;
+        if (s->skipping) {
+            s->skipping = false;
+            return 0;
+        }
+        return push_commit(s, m->u.commit.end_lsn);
+    case P2D_PGMSG_RELATION: {
+        struct p2d_reldiff diff;
+        const struct p2d_rel *rel;
+        struct inc_table *t;
+
+        if ((rc = p2d_relcache_apply(s->rc, m, &diff)) != 0) {
+            P2D_ERROR(MOD, "cannot keep the relation of the stream: %s", p2d_strerror(rc));
+            return rc;
+        }
+        rel = p2d_relcache_get(s->rc, m->u.relation.relid);
+        t = table_of_rel(s, rel);
+        if (!t)
+            return 0;
+        if (t->layout_ok && t->relid != rel->relid)
+            diff.flags |= P2D_RELDIFF_NEW; /* another OID: a leaf, or a re-created table */
+        return on_relation(s, t, rel, &diff);
+    }
+    case P2D_PGMSG_TYPE: {
+        bool changed;
+
+        return p2d_relcache_apply_type(s->rc, m, &changed);
+    }
+    case P2D_PGMSG_INSERT:
+    case P2D_PGMSG_UPDATE:
+    case P2D_PGMSG_DELETE:
+        if (s->skipping)
+            return 0;
+        return on_change(s, m, w->wal_start);
+    case P2D_PGMSG_TRUNCATE:
+        if (s->skipping)
+            return 0;
+        return on_truncate(s, m);
+    default:
+        return 0; /* Origin, Message: nothing to apply */
+    }
+}
+
+/* ---- observability ----------------------------------------------------------------------- */
+
+static void slot_status(struct inc *s)
+{
+    char sql[512], val[64];
+    struct p2d_pg_error e;
+    PGresult *r = NULL;
+
+    snprintf(sql, sizeof(sql),
+             "SELECT coalesce(wal_status, ''), "
+             "coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint "
+             "FROM pg_replication_slots WHERE slot_name = '%s'",
+             s->o->slot);
+    if (p2d_pg_exec(s->o->src, sql, "cannot read the slot's status", &r, &e) != 0) {
+        P2D_WARN(MOD, "%s", e.message);
+        return;
+    }
+    if (PQntuples(r) == 1) {
+        snprintf(s->slot_wal_status, sizeof(s->slot_wal_status), "%s", PQgetvalue(r, 0, 0));
+        s->slot_retained = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+        if (strcmp(s->slot_wal_status, "unreserved") == 0 ||
+            strcmp(s->slot_wal_status, "lost") == 0)
+            P2D_WARN(MOD,
+                     "slot \"%s\" has wal_status %s: PostgreSQL may remove WAL the sync still "
+                     "needs; hint: raise max_slot_wal_keep_size or speed up the destination",
+                     s->o->slot, s->slot_wal_status);
+    }
+    PQclear(r);
+    (void)val;
+}
+
+static void progress(struct inc *s, bool force)
+{
+    int64_t now = now_ns();
+    char a[32], b[32];
+    double lag_s = 0;
+    uint64_t lag_bytes;
+
+    if (!force && now - s->last_progress_ns < (int64_t)PROGRESS_EVERY_MS * 1000000)
+        return;
+    s->last_progress_ns = now;
+    lag_bytes = s->server_lsn > s->acked_lsn ? s->server_lsn - s->acked_lsn : 0;
+    if (s->ncommits > 0)
+        lag_s = (double)(wall_us() - s->commits[s->commits_head].commit_ts_us) / 1e6;
+    if (lag_s < 0)
+        lag_s = 0;
+    P2D_INFO(MOD,
+             "streaming: acked %s, server at %s, lag %" PRIu64 " bytes / %.1f s; %lld changes, "
+             "%lld loads (%lld rows); slot wal_status %s, retained %lld bytes",
+             lsn_str(s->acked_lsn, a), lsn_str(s->server_lsn, b), lag_bytes, lag_s,
+             (long long)s->changes, (long long)s->loads_done, (long long)s->rows_loaded,
+             s->slot_wal_status[0] ? s->slot_wal_status : "?", (long long)s->slot_retained);
+}
+
+static void summary(struct inc *s)
+{
+    P2D_INFO(MOD, "%-40s %10s %10s %10s %8s", "table", "inserts", "updates", "deletes", "loads");
+    for (size_t i = 0; i < s->ntables; i++) {
+        const struct inc_table *t = &s->tables[i];
+
+        P2D_INFO(MOD, "%-40s %10lld %10lld %10lld %8lld", t->name, (long long)t->inserts,
+                 (long long)t->updates, (long long)t->deletes, (long long)t->loads);
+    }
+}
+
+/* ---- setup and the loop -------------------------------------------------------------------- */
+
+static int setup_tables(struct inc *s)
+{
+    const struct p2d_catalog *cat = s->o->cat;
+    struct p2d_state_plan plan = {0};
+
+    if (p2d_state_plan_load(s->o->st, &plan) != 0) {
+        P2D_ERROR(MOD, "%s", p2d_state_errmsg(s->o->st));
+        return P2D_EXIT_STATE;
+    }
+    s->tables = calloc(cat->ntables, sizeof(*s->tables));
+    if (!s->tables) {
+        p2d_state_plan_free(&plan);
+        return P2D_EXIT_INTERNAL;
+    }
+    s->ntables = cat->ntables;
+    for (size_t i = 0; i < cat->ntables; i++) {
+        struct inc_table *t = &s->tables[i];
+        const struct p2d_table *ct = &cat->tables[i];
+        const struct p2d_job_table *cfg = p2d_job_table_config(s->job, ct->schema, ct->name);
+        char err[2048];
+
+        t->cat = ct;
+        snprintf(t->name, sizeof(t->name), "%s.%s", ct->schema, ct->name);
+        if (p2d_ddl_plan(ct, s->job, NULL, &t->ddl, err, sizeof(err)) != 0) {
+            P2D_ERROR(MOD, "table \"%s\": %s", t->name, err);
+            p2d_state_plan_free(&plan);
+            return P2D_EXIT_PRECHECK;
+        }
+        snprintf(t->dest, sizeof(t->dest), "%s.%s", t->ddl->database, t->ddl->table);
+        t->unique = t->ddl->model == P2D_MODEL_UNIQUE;
+        t->dml = cfg ? cfg->dml : P2D_DML_ALL;
+        for (size_t k = 0; k < plan.ntables; k++)
+            if (strcmp(plan.tables[k].src_schema, ct->schema) == 0 &&
+                strcmp(plan.tables[k].src_table, ct->name) == 0)
+                t->table_id = plan.tables[k].table_id;
+        if (read_doris_cols(s, t) != 0) {
+            p2d_state_plan_free(&plan);
+            return P2D_EXIT_DEST;
+        }
+        t->last_send_ns = now_ns();
+    }
+    p2d_state_plan_free(&plan);
+    return P2D_EXIT_OK;
+}
+
+static int start_writer(struct inc *s)
+{
+    struct p2d_writer_config wcfg = {0};
+
+    s->pool = p2d_batch_pool_create(1, 4096);
+    s->ring = p2d_ring_create(4096);
+    if (!s->pool || !s->ring)
+        return P2D_EXIT_INTERNAL;
+    wcfg.dest = s->job->dest;
+    wcfg.pool = s->pool;
+    wcfg.max_loads = s->job->writers > 0 ? s->job->writers : 4;
+    wcfg.finished = on_finished;
+    wcfg.arg = s;
+    s->writer = p2d_writer_create(&wcfg);
+    if (!s->writer || p2d_writer_add_ring(s->writer, s->ring) != 0)
+        return P2D_EXIT_INTERNAL;
+    if (pthread_create(&s->writer_thread, NULL, writer_main, s) != 0)
+        return P2D_EXIT_INTERNAL;
+    s->writer_started = true;
+    return P2D_EXIT_OK;
+}
+
+/* Connects (or reconnects) the stream at the acked position, retrying
+ * connection failures for --retry-connect minutes. */
+static int connect_stream(struct inc *s)
+{
+    struct p2d_wal_opts wo = {
+        .conninfo = s->job->source,
+        .slot = s->o->slot,
+        .publication = s->o->publication,
+    };
+    int64_t first = now_ns();
+    int backoff = 0;
+    char a[32];
+
+    for (;;) {
+        struct p2d_pg_error e;
+        int rc;
+
+        s->start_lsn = s->acked_lsn > s->o->consistent_lsn ? s->acked_lsn : s->o->consistent_lsn;
+        wo.start_lsn = s->start_lsn;
+        rc = p2d_wal_start(&wo, &s->wal, &e);
+        if (rc == 0) {
+            P2D_INFO(MOD, "streaming slot \"%s\" from %s (pgoutput protocol %d)", s->o->slot,
+                     lsn_str(s->start_lsn, a), p2d_wal_proto(s->wal));
+            if (s->received_lsn < s->start_lsn)
+                s->received_lsn = s->start_lsn;
+            s->last_feedback_ns = 0;
+            return P2D_EXIT_OK;
+        }
+        if (rc == P2D_ENOMEM)
+            return P2D_EXIT_INTERNAL;
+        if (!p2d_pg_error_is_connect(&e) && !strstr(e.message, "is active for PID")) {
+            log_pg_error("cannot stream changes", &e);
+            return p2d_pg_error_exit_code(&e);
+        }
+        if (now_ns() - first > (int64_t)s->job->retry_connect_min * 60 * 1000000000LL) {
+            log_pg_error("cannot reconnect to the source within --retry-connect", &e);
+            return P2D_EXIT_SOURCE;
+        }
+        P2D_WARN(MOD, "%s; retrying", e.message);
+        {
+            int64_t wait = backoff_next(&backoff) / 1000000;
+
+            for (int64_t waited = 0; waited < wait && !*s->o->stop; waited += 200)
+                usleep(200000);
+        }
+        if (*s->o->stop)
+            return P2D_EXIT_OK;
+    }
+}
+
+/* After the stream broke: flush what was received (it is all committed),
+ * forget the half-received transaction and reconnect. */
+static int reconnect(struct inc *s)
+{
+    p2d_wal_close(s->wal);
+    s->wal = NULL;
+    wait_idle(s, NULL);
+    if (s->fatal)
+        return s->fatal_code;
+    s->in_txn = false;
+    s->skipping = false;
+    p2d_txn_order_reset(s->order);
+    advance_ack(s, true);
+    return connect_stream(s);
+}
+
+static int loop(struct inc *s)
+{
+    for (;;) {
+        const uint8_t *buf;
+        size_t len;
+        struct p2d_pg_error e;
+        struct p2d_walmsg w;
+        struct p2d_pgerr perr;
+        int rc, timeout;
+
+        if (*s->o->stop || s->fatal)
+            return 0;
+        timeout = next_due_ms(s, 1000);
+        if (s->held_bytes > (size_t)s->job->memory) {
+            /* over the budget: let Doris catch up before reading more */
+            struct pollfd p = {.fd = s->efd, .events = POLLIN};
+
+            start_loads(s);
+            (void)poll(&p, 1, timeout);
+            rc = 0;
+        } else {
+            rc = p2d_wal_next(s->wal, timeout, s->efd, &buf, &len, &e);
+        }
+        if (rc < 0) {
+            if (!p2d_pg_error_is_connect(&e)) {
+                log_pg_error("the replication stream failed", &e);
+                fail(s, p2d_pg_error_exit_code(&e));
+                return 0;
+            }
+            P2D_WARN(MOD, "%s; reconnecting", e.message);
+            rc = reconnect(s);
+            if (rc != P2D_EXIT_OK) {
+                fail(s, rc);
+                return 0;
+            }
+            continue;
+        }
+        if (rc == 1) {
+            if (p2d_walmsg_decode(buf, len, &w, &perr) != 0) {
+                P2D_ERROR(MOD, "bad message in the replication stream: %s", perr.msg);
+                fail(s, P2D_EXIT_SOURCE);
+                return 0;
+            }
+            if (w.kind == 'k') {
+                char x[32];
+
+                P2D_DEBUG(MOD, "keepalive %s reply %d", lsn_str(w.wal_end, x), w.reply_requested);
+                if (w.wal_end > s->server_lsn)
+                    s->server_lsn = w.wal_end;
+                if (!s->in_txn && s->ncommits == 0 && w.wal_end > s->received_lsn)
+                    s->received_lsn = w.wal_end;
+                advance_ack(s, w.reply_requested);
+            } else {
+                if (w.wal_end > s->server_lsn)
+                    s->server_lsn = w.wal_end;
+                rc = on_xlogdata(s, &w);
+                if (rc != 0) {
+                    fail(s, rc == P2D_EDEST    ? P2D_EXIT_DEST
+                            : rc == P2D_ENOMEM ? P2D_EXIT_INTERNAL
+                                               : P2D_EXIT_SOURCE);
+                    return 0;
+                }
+            }
+        }
+        drain_events(s);
+        seal_due(s);
+        start_loads(s);
+        advance_ack(s, false);
+        if (s->writer_rc != 0) {
+            P2D_ERROR(MOD, "the writer stopped: %s", p2d_strerror(s->writer_rc));
+            fail(s, P2D_EXIT_INTERNAL);
+        }
+        {
+            int64_t now = now_ns();
+
+            if (now - s->last_slot_ns >= (int64_t)SLOT_EVERY_MS * 1000000) {
+                s->last_slot_ns = now;
+                slot_status(s);
+            }
+        }
+        progress(s, false);
+    }
+}
+
+int p2d_incremental_run(const struct p2d_inc_opts *o)
+{
+    struct inc s = {.o = o, .job = o->job};
+    int code;
+
+    pthread_mutex_init(&s.mu, NULL);
+    s.events_tail = &s.events;
+    s.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    s.vals = calloc(2 * MAX_COLS, sizeof(*s.vals));
+    s.relcols = calloc(MAX_COLS, sizeof(*s.relcols));
+    s.rc = p2d_relcache_create(4096, 4096);
+    s.order = p2d_txn_order_create(64, 1024);
+    if (s.efd < 0 || !s.vals || !s.relcols || !s.rc || !s.order) {
+        code = P2D_EXIT_INTERNAL;
+        goto out;
+    }
+    p2d_pgmsg_init(&s.msg, s.vals, 2 * MAX_COLS, s.relcols, MAX_COLS);
+    s.batch_limit = (size_t)(o->job->memory / 4);
+    if ((int64_t)s.batch_limit > o->job->bytes_per_load)
+        s.batch_limit = (size_t)o->job->bytes_per_load;
+    if (s.batch_limit < (1u << 20))
+        s.batch_limit = 1u << 20;
+    if (p2d_state_lsn_get(o->st, &s.acked_lsn) != 0) {
+        P2D_ERROR(MOD, "%s", p2d_state_errmsg(o->st));
+        code = P2D_EXIT_STATE;
+        goto out;
+    }
+    s.sent_lsn = s.acked_lsn;
+    if ((code = setup_tables(&s)) != P2D_EXIT_OK)
+        goto out;
+    if ((code = start_writer(&s)) != P2D_EXIT_OK)
+        goto out;
+    if ((code = connect_stream(&s)) != P2D_EXIT_OK)
+        goto out;
+    slot_status(&s);
+    (void)loop(&s);
+    if (!s.fatal && s.wal) {
+        char a[32];
+
+        P2D_INFO(MOD, "stopping: flushing pending changes");
+        wait_idle(&s, NULL);
+        advance_ack(&s, true);
+        P2D_INFO(MOD, "stopped at %s", lsn_str(s.acked_lsn, a));
+    }
+    code = s.fatal ? s.fatal_code : P2D_EXIT_OK;
+    progress(&s, true);
+    summary(&s);
+out:
+    p2d_wal_close(s.wal);
+    if (s.writer_started) {
+        if (s.fatal)
+            p2d_writer_abort(s.writer);
+        p2d_ring_close(s.ring);
+        pthread_join(s.writer_thread, NULL);
+        drain_events(&s);
+    }
+    for (size_t i = 0; i < s.ntables; i++) {
+        struct inc_table *t = &s.tables[i];
+
+        while (t->head) {
+            struct inc_load *l = t->head;
+
+            t->head = l->next;
+            free_load(l);
+        }
+        free_layout(t);
+        for (int k = 0; k < t->ndoris; k++)
+            free(t->doris_cols[k]);
+        free(t->doris_cols);
+        p2d_ddl_table_destroy(t->ddl);
+    }
+    free(s.tables);
+    for (size_t i = 0; i < s.ncatalogs; i++)
+        p2d_catalog_destroy(s.catalogs[i]);
+    free(s.catalogs);
+    free(s.commits);
+    p2d_writer_destroy(s.writer);
+    p2d_ring_destroy(s.ring);
+    p2d_batch_pool_destroy(s.pool);
+    p2d_relcache_destroy(s.rc);
+    p2d_txn_order_destroy(s.order);
+    free(s.vals);
+    free(s.relcols);
+    if (s.efd >= 0)
+        close(s.efd);
+    pthread_mutex_destroy(&s.mu);
+    return code;
+}
