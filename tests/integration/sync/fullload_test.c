@@ -247,13 +247,13 @@ int main(void)
 
     /* 3. kill -9 in the middle, then rerun */
     {
-        const char *slow[] = {
-            "sync", "--mode", "schema,full",    "--source",       src_conninfo, "--dest", dest2,
-            "--state", state2,           "--readers",  "2",      "--rows-per-range",
-            "20000",   "--rows-per-sec", "60000",      NULL};
-        const char *fast[] = {"sync", "--mode", "schema,full", "--source",         src_conninfo, "--dest",
-                              dest2,  "--state",          state2,       "--readers",
-                              "2",    "--rows-per-range", "20000",      NULL};
+        const char *slow[] = {"sync",       "--mode",         "schema,full", "--source",
+                              src_conninfo, "--dest",         dest2,         "--state",
+                              state2,       "--readers",      "2",           "--rows-per-range",
+                              "20000",      "--rows-per-sec", "60000",       NULL};
+        const char *fast[] = {
+            "sync",    "--mode", "schema,full", "--source", src_conninfo,       "--dest", dest2,
+            "--state", state2,   "--readers",   "2",        "--rows-per-range", "20000",  NULL};
         unsigned char done[4096] = {0}, seen[4096] = {0};
         int n, ndone = 0, wrong = 0;
 
@@ -287,10 +287,10 @@ int main(void)
 
     /* 4. SIGINT: stops, keeps the state, exits 8, leaves no slot */
     {
-        const char *slow[] = {
-            "sync", "--mode", "schema,full",    "--source",       src_conninfo, "--dest", dest4,
-            "--state", state4,           "--readers",  "2",      "--rows-per-range",
-            "20000",   "--rows-per-sec", "60000",      NULL};
+        const char *slow[] = {"sync",       "--mode",         "schema,full", "--source",
+                              src_conninfo, "--dest",         dest4,         "--state",
+                              state4,       "--readers",      "2",           "--rows-per-range",
+                              "20000",      "--rows-per-sec", "60000",       NULL};
         unsigned char done[4096] = {0};
         int n, ndone = 0;
 
@@ -311,9 +311,9 @@ int main(void)
     /* 5. destination faults: E-235, a reset mid-body, a lost answer (Label
      * Already Exists on the retry) and a 5xx; the run still ends exact */
     {
-        const char *args[] = {"sync", "--mode", "schema,full", "--source",         src_conninfo, "--dest",
-                              dest5,  "--state",          state5,       "--readers",
-                              "2",    "--rows-per-range", "40000",      NULL};
+        const char *args[] = {
+            "sync",    "--mode", "schema,full", "--source", src_conninfo,       "--dest", dest5,
+            "--state", state5,   "--readers",   "2",        "--rows-per-range", "40000",  NULL};
 
         it_emu_fault("kind=e235,table=t_int,nth=2");
         it_emu_fault("kind=reset,table=t_comp,nth=1,after=2000");
@@ -335,8 +335,8 @@ int main(void)
 
     /* 6. wrong destination password */
     {
-        const char *args[] = {"sync", "--mode", "schema,full",  "--source", src_conninfo, "--dest",
-                              destbad, "--state",  state3,       NULL};
+        const char *args[] = {"sync",   "--mode", "schema,full", "--source", src_conninfo,
+                              "--dest", destbad,  "--state",     state3,     NULL};
 
         snprintf(log, sizeof(log), "%s/run5.log", tmpdir);
         rc = it_run_pg2doris(args, log, NULL, 0, 0);
@@ -353,10 +353,10 @@ int main(void)
     /* 7. --compress gz (gzip bodies, compress_type: gz), with a reset
      * mid-body: the run ends exact */
     {
-        const char *args[] = {"sync", "--mode", "schema,full",  "--source",   src_conninfo, "--dest",
-                              dest7,   "--state",    state7,       "--readers",
-                              "2",     "--compress", "gz",         "--rows-per-range",
-                              "40000", NULL};
+        const char *args[] = {"sync",       "--mode",           "schema,full", "--source",
+                              src_conninfo, "--dest",           dest7,         "--state",
+                              state7,       "--readers",        "2",           "--compress",
+                              "gz",         "--rows-per-range", "40000",       NULL};
         struct timespec t0, t1;
 
         it_emu_fault("kind=reset,table=t_int,nth=2,after=2000");
