@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/drop_cmd.h"
+#include "cli/status_cmd.h"
 #include "cli/sync_cmd.h"
 #include "p2d_error.h"
 #include "p2d_version.h"
@@ -26,10 +28,10 @@ static const struct command commands[] = {
      p2d_cli_precheck_run},
     {"verify", "compare source and destination tables (counts, keyed rows)", p2d_cli_verify_usage,
      p2d_cli_verify_run},
-    {"drop", "remove the replication slot and publication of a job, forget its state",
-     "pg2doris drop --source CONNINFO --state DIR", NULL},
-    {"status", "show a job's progress and lag from its state directory",
-     "pg2doris status --state DIR", NULL},
+    {"drop", "drop a job's slot and publication, forget its state (Doris tables stay)",
+     p2d_cli_drop_usage, p2d_cli_drop_run},
+    {"status", "show a job's progress from its state directory (also while it runs)",
+     p2d_cli_status_usage, p2d_cli_status_run},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

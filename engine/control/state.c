@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h> /* major(), minor(): p2d_state_lock_holder */
 #include <time.h>
 #include <unistd.h>
 
@@ -1247,4 +1248,281 @@ int p2d_state_counter_get(struct p2d_state *st, const char *name, int64_t *value
         *value = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : sqlerr(st, "read counter");
+}
+
+/* ---- administration: `pg2doris status` and `pg2doris drop` ------------------ */
+
+/* The store's schema version, or a refusal when newer than this build. */
+static int admin_check_version(struct p2d_state *st)
+{
+    sqlite3_stmt *s;
+    int version = 0, step;
+
+    if (!(s = prep(st, "SELECT version FROM schema_version")))
+        return P2D_ESTATE;
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        (void)sqlerr(st, "read schema version");
+        return P2D_ESTATE;
+    }
+    if (version > P2D_STATE_SCHEMA_VERSION) {
+        seterr(st,
+               "state in \"%s\" was written by a newer pg2doris (state version %d, this build "
+               "knows %d); hint: run the newer pg2doris",
+               st->dir, version, P2D_STATE_SCHEMA_VERSION);
+        return P2D_ESTATE;
+    }
+    if (version < 1) {
+        seterr(st, "state in \"%s\" is damaged (no schema version)", st->dir);
+        return P2D_ESTATE;
+    }
+    return 0;
+}
+
+/* A new handle for dir without a database or lock; NULL with err filled. */
+static struct p2d_state *admin_new(const char *dir, char *err, size_t errlen)
+{
+    struct p2d_state *st;
+
+    if (strlen(dir) >= sizeof(st->dir) - 16) {
+        snprintf(err, errlen, "--state directory name is too long");
+        return NULL;
+    }
+    st = calloc(1, sizeof(*st));
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    st->lock_fd = -1;
+    st->owner = pthread_self();
+    snprintf(st->dir, sizeof(st->dir), "%s", dir);
+    return st;
+}
+
+/* Opens DIR/state.db with flags (never SQLITE_OPEN_CREATE) and checks its
+ * version. */
+static int admin_open_db(struct p2d_state *st, int flags)
+{
+    char path[PATH_MAX + 16];
+
+    snprintf(path, sizeof(path), "%s/state.db", st->dir);
+    if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        if (!st->db)
+            return P2D_ENOMEM;
+        sqlerr(st, "open");
+        return P2D_ESTATE;
+    }
+    sqlite3_busy_timeout(st->db, 5000);
+    return admin_check_version(st);
+}
+
+int p2d_state_open_readonly(const char *dir, struct p2d_state **out, char *err, size_t errlen)
+{
+    struct p2d_state *st;
+    char path[PATH_MAX + 16];
+    struct stat sb;
+    int rc;
+
+    *out = NULL;
+    if (errlen)
+        err[0] = '\0';
+    if (!(st = admin_new(dir, err, errlen)))
+        return P2D_ESTATE;
+    snprintf(path, sizeof(path), "%s/state.db", dir);
+    if (stat(path, &sb) != 0) {
+        snprintf(err, errlen,
+                 "no pg2doris state in \"%s\" (%s); hint: give the --state DIR the sync used", dir,
+                 errno == ENOENT ? "no state.db" : strerror(errno));
+        free(st);
+        return P2D_ESTATE;
+    }
+    if ((rc = admin_open_db(st, SQLITE_OPEN_READONLY)) != 0 ||
+        (rc = exec(st, "PRAGMA query_only = 1")) != 0) {
+        snprintf(err, errlen, "%s", st->err[0] ? st->err : "out of memory");
+        p2d_state_close(st);
+        return rc == P2D_ENOMEM ? rc : P2D_ESTATE;
+    }
+    *out = st;
+    return 0;
+}
+
+int p2d_state_open_for_drop(const char *dir, struct p2d_state **out, bool *found, char *err,
+                            size_t errlen)
+{
+    struct p2d_state *st;
+    char path[PATH_MAX + 16];
+    struct stat sb;
+    int rc;
+
+    *out = NULL;
+    *found = false;
+    if (errlen)
+        err[0] = '\0';
+    if (stat(dir, &sb) != 0 && errno == ENOENT)
+        return 0;
+    if (!(st = admin_new(dir, err, errlen)))
+        return P2D_ESTATE;
+    if ((rc = lock_dir(st)) != 0) {
+        long holder = 0;
+
+        /* lock_dir names the pid written in the lock file and a hint for a
+         * sync; name the process holding the lock now and what drop needs */
+        if (strstr(st->err, "in use by")) {
+            char pid[40] = "";
+
+            if (p2d_state_lock_holder(dir, &holder) == 0 && holder > 0)
+                snprintf(pid, sizeof(pid), " (pid %ld)", holder);
+            snprintf(err, errlen,
+                     "state in \"%s\" is in use by another pg2doris process%s; hint: stop that "
+                     "pg2doris first: drop removes the slot and the state it is using",
+                     dir, pid);
+        } else {
+            snprintf(err, errlen, "%s", st->err);
+        }
+        p2d_state_close(st);
+        return rc;
+    }
+    snprintf(path, sizeof(path), "%s/state.db", dir);
+    if (stat(path, &sb) == 0) {
+        if ((rc = admin_open_db(st, SQLITE_OPEN_READWRITE)) != 0) {
+            snprintf(err, errlen, "%s", st->err[0] ? st->err : "out of memory");
+            p2d_state_close(st);
+            return rc == P2D_ENOMEM ? rc : P2D_ESTATE;
+        }
+        *found = true;
+    }
+    *out = st;
+    return 0;
+}
+
+int p2d_state_forget(struct p2d_state *st, int *nremoved, bool *dir_removed, char *err,
+                     size_t errlen)
+{
+    static const char *const owned_files[] = {"state.db", "state.db-wal", "state.db-shm",
+                                              "state.db-journal", "state.lock"};
+    char path[PATH_MAX + 32];
+    int rc = 0;
+
+    *nremoved = 0;
+    *dir_removed = false;
+    if (errlen)
+        err[0] = '\0';
+    if (!st)
+        return 0;
+    if (st->db) {
+        sqlite3_close(st->db); /* the last connection checkpoints and removes -wal / -shm */
+        st->db = NULL;
+    }
+    /* the lock file goes last: until then a starting sync is refused */
+    for (size_t i = 0; i < sizeof(owned_files) / sizeof(owned_files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", st->dir, owned_files[i]);
+        if (unlink(path) == 0) {
+            (*nremoved)++;
+        } else if (errno != ENOENT && rc == 0) {
+            snprintf(err, errlen, "cannot remove \"%s\": %s; hint: check the permissions of %s",
+                     path, strerror(errno), st->dir);
+            rc = P2D_ESTATE;
+        }
+    }
+    if (rc == 0 && rmdir(st->dir) == 0)
+        *dir_removed = true; /* ENOTEMPTY: other files live there, keep it */
+    p2d_state_close(st);
+    return rc;
+}
+
+int p2d_state_lock_holder(const char *dir, long *pid)
+{
+    char path[PATH_MAX + 16], line[256];
+    struct stat sb;
+    FILE *f;
+
+    *pid = 0;
+    snprintf(path, sizeof(path), "%s/state.lock", dir);
+    if (stat(path, &sb) != 0)
+        return 0; /* no lock file: nobody can hold it */
+    if (!(f = fopen("/proc/locks", "r")))
+        return P2D_EIO;
+    /* "1: FLOCK  ADVISORY  WRITE 4711 fe:00:10994283 0 EOF"; waiters carry
+     * "->" after the number and are skipped */
+    while (fgets(line, sizeof(line), f)) {
+        char kind[16], mode[16], rw[16];
+        unsigned maj, min;
+        unsigned long long ino;
+        long holder;
+
+        if (sscanf(line, "%*d: %15s %15s %15s %ld %x:%x:%llu", kind, mode, rw, &holder, &maj, &min,
+                   &ino) != 7)
+            continue;
+        if (strcmp(kind, "FLOCK") == 0 && ino == (unsigned long long)sb.st_ino &&
+            maj == major(sb.st_dev) && min == minor(sb.st_dev)) {
+            *pid = holder;
+            break;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+int p2d_state_job_canonical(struct p2d_state *st, char **out)
+{
+    sqlite3_stmt *s;
+    int step;
+
+    OWNED(st);
+    *out = NULL;
+    if (!(s = prep(st, "SELECT canonical FROM job WHERE id = 1")))
+        return P2D_ESTATE;
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL && !(*out = dup_col(s, 0))) {
+        sqlite3_finalize(s);
+        seterr(st, "out of memory");
+        return P2D_ENOMEM;
+    }
+    sqlite3_finalize(s);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : sqlerr(st, "read job row");
+}
+
+int p2d_state_counters_list(struct p2d_state *st, struct p2d_state_counter **out, size_t *n)
+{
+    struct p2d_state_counter *v = NULL;
+    sqlite3_stmt *s;
+    size_t count = 0;
+    int step;
+
+    OWNED(st);
+    *out = NULL;
+    *n = 0;
+    if (!(s = prep(st, "SELECT name, value FROM counters ORDER BY name")))
+        return P2D_ESTATE;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct p2d_state_counter *nv = realloc(v, (count + 1) * sizeof(*v));
+
+        if (nv)
+            v = nv;
+        if (!nv || !(v[count].name = dup_col(s, 0))) {
+            sqlite3_finalize(s);
+            p2d_state_counters_free(v, count);
+            seterr(st, "out of memory reading counters");
+            return P2D_ENOMEM;
+        }
+        v[count++].value = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_finalize(s);
+    if (step != SQLITE_DONE) {
+        p2d_state_counters_free(v, count);
+        return sqlerr(st, "read counters");
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+void p2d_state_counters_free(struct p2d_state_counter *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(c[i].name);
+    free(c);
 }

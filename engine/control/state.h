@@ -232,4 +232,68 @@ int p2d_state_counter_add(struct p2d_state *st, const char *name, int64_t delta)
 int p2d_state_counter_get(struct p2d_state *st, const char *name, int64_t *value)
     __attribute__((warn_unused_result));
 
+/* ---- administration: `pg2doris status` and `pg2doris drop` ------------------
+ * Opening a store without knowing its job (status reads any store; drop
+ * may be given only --source and --state), reading the lock's holder
+ * without taking the lock, and removing the files the store owns.
+ */
+
+/*
+ * Opens the existing DIR/state.db for reading only, without the directory
+ * lock and without checking the fingerprint, so it works while a sync holds
+ * the lock and writes. Creates nothing but SQLite's -wal / -shm companions
+ * when they are missing. P2D_ESTATE (message in err) when DIR holds no
+ * store, when it is unusable, or when a newer pg2doris wrote it. Calls that
+ * write fail on such a store. Close with p2d_state_close.
+ */
+int p2d_state_open_readonly(const char *dir, struct p2d_state **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/*
+ * For drop: takes the directory lock and opens DIR/state.db if it exists,
+ * without checking the fingerprint. When DIR does not exist, *out is NULL,
+ * *found false and nothing is created. Otherwise *out holds the lock (the
+ * lock file is created if missing) and *found tells whether a store exists;
+ * only then may the reading calls be used. A lock held by another process,
+ * an unusable store or one from a newer pg2doris give P2D_ESTATE with err
+ * filled. Release with p2d_state_forget or p2d_state_close.
+ */
+int p2d_state_open_for_drop(const char *dir, struct p2d_state **out, bool *found, char *err,
+                            size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * Closes st (from p2d_state_open_for_drop) and removes the files the store
+ * owns, while still holding the lock: state.db and its -wal, -shm and
+ * -journal companions, then state.lock; then DIR itself if that left it
+ * empty. Other files in DIR are never touched. *nremoved counts the files
+ * removed, *dir_removed says whether DIR went too. st is freed whatever the
+ * result. Returns 0, or P2D_ESTATE with err naming the file that could not
+ * be removed.
+ */
+int p2d_state_forget(struct p2d_state *st, int *nremoved, bool *dir_removed, char *err,
+                     size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * The process holding the lock of DIR, found in /proc/locks without taking
+ * the lock: *pid > 0 when one holds it, 0 when none does. Returns 0, or
+ * P2D_EIO when that cannot be told (no /proc/locks: not Linux); *pid is
+ * then 0.
+ */
+int p2d_state_lock_holder(const char *dir, long *pid) __attribute__((warn_unused_result));
+
+/* The canonical job text stored at creation (p2d_job_canonical) into *out,
+ * malloc'd, or NULL when the store has none. */
+int p2d_state_job_canonical(struct p2d_state *st, char **out) __attribute__((warn_unused_result));
+
+struct p2d_state_counter {
+    char *name;
+    int64_t value;
+};
+
+/* Every progress counter, ordered by name: *out is a malloc'd array (NULL
+ * when there are none); free it with p2d_state_counters_free. */
+int p2d_state_counters_list(struct p2d_state *st, struct p2d_state_counter **out, size_t *n)
+    __attribute__((warn_unused_result));
+void p2d_state_counters_free(struct p2d_state_counter *c, size_t n);
+
 #endif

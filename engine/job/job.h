@@ -36,6 +36,7 @@ enum p2d_job_cmd {
     P2D_JOB_SYNC,
     P2D_JOB_PRECHECK,
     P2D_JOB_VERIFY, /* also accepts --full */
+    P2D_JOB_DROP,   /* --dest optional: drop may find the job in --state instead */
 };
 
 /* --mode bits */

@@ -226,6 +226,171 @@ void p2d_precheck_eval_capacity(const char *what, const char *setting, long used
                  setting, max, left);
 }
 
+/* ---- replica identity (pure) ------------------------------------------------------ */
+
+/* The Doris model t gets: the job file's "engine", else Unique with a key
+ * (the catalog's or the job file's "key"), else Duplicate; as schema/ddl.c
+ * decides it. */
+static enum p2d_table_model table_model(const struct p2d_job *job, const struct p2d_table *t)
+{
+    const struct p2d_job_table *cfg = p2d_job_table_config(job, t->schema, t->name);
+
+    if (cfg && cfg->model != P2D_MODEL_AUTO)
+        return cfg->model;
+    return t->key_kind != P2D_KEY_NONE || (cfg && cfg->key) ? P2D_MODEL_UNIQUE
+                                                            : P2D_MODEL_DUPLICATE;
+}
+
+/* What the replica identity of a table gives the publisher. A partitioned
+ * root has no rows: UPDATE and DELETE run on its leaves, and each leaf's
+ * own identity counts (ALTER TABLE ... REPLICA IDENTITY does not recurse).
+ * A leaf's DEFAULT uses the primary key the leaves inherit from the root. */
+struct ident_eval {
+    bool usable;   /* UPDATE / DELETE can be published */
+    bool full;     /* the whole old row is sent */
+    char bad[300]; /* "schema"."name" of the first relation that is not FULL, for the hint */
+};
+
+static bool ident_usable(char ri, const struct p2d_table *t)
+{
+    return ri == 'f' || ri == 'i' || (ri == 'd' && t->key_kind == P2D_KEY_PRIMARY);
+}
+
+static void ident_note(struct ident_eval *ev, const char *schema, const char *name, char ri,
+                       const struct p2d_table *t)
+{
+    bool usable = ident_usable(ri, t);
+
+    if (ri == 'f')
+        return;
+    /* name an unusable relation in the hint rather than one only not FULL */
+    if (!ev->bad[0] || (!usable && ev->usable)) {
+        snprintf(ev->bad, sizeof(ev->bad), "\"%s\".\"%s\"", schema, name);
+    }
+    ev->full = false;
+    ev->usable = ev->usable && usable;
+}
+
+static void ident_eval(const struct p2d_table *t, struct ident_eval *ev)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->usable = ev->full = true;
+    if (t->relkind == 'p' && t->npartitions > 0) {
+        for (size_t k = 0; k < t->npartitions; k++)
+            ident_note(ev, t->partitions[k].schema, t->partitions[k].name,
+                       t->partitions[k].replident, t);
+    } else {
+        ident_note(ev, t->schema, t->name, t->replident, t);
+    }
+}
+
+/* The fix for the first table of a list, as an ALTER TABLE hint. */
+static void ident_hint(const struct p2d_table *t, const struct ident_eval *ev, bool keyless,
+                       char *out, size_t outlen)
+{
+    if (keyless)
+        snprintf(out, outlen,
+                 "ALTER TABLE %s REPLICA IDENTITY FULL (and the others), or give the table a "
+                 "primary key",
+                 ev->bad);
+    else if (t->key_kind == P2D_KEY_PRIMARY)
+        snprintf(out, outlen,
+                 "ALTER TABLE %s REPLICA IDENTITY DEFAULT (it has a primary key) or FULL (and "
+                 "the others)",
+                 ev->bad);
+    else if (t->key_kind == P2D_KEY_UNIQUE && t->relkind != 'p')
+        snprintf(out, outlen,
+                 "ALTER TABLE %s REPLICA IDENTITY USING INDEX \"%s\", or FULL (and the others)",
+                 ev->bad, t->key_index);
+    else
+        snprintf(out, outlen, "ALTER TABLE %s REPLICA IDENTITY FULL (and the others)", ev->bad);
+}
+
+size_t p2d_precheck_eval_identity(const struct p2d_job *job, const struct p2d_catalog *cat,
+                                  struct p2d_precheck_item out[P2D_PRECHECK_IDENTITY_ITEMS])
+{
+    struct name_list no_ident = {0}, keyless = {0}, toast = {0};
+    bool incremental = (job->modes & P2D_MODE_INCREMENTAL) != 0;
+    const struct p2d_table *first_ident = NULL, *first_keyless = NULL;
+    struct ident_eval ev_ident = {0}, ev_keyless = {0};
+    size_t nduplicate = 0;
+    char list[1200], hint[1024];
+
+    for (size_t i = 0; i < cat->ntables; i++) {
+        const struct p2d_table *t = &cat->tables[i];
+        bool duplicate = table_model(job, t) == P2D_MODEL_DUPLICATE;
+        struct ident_eval ev;
+
+        ident_eval(t, &ev);
+        nduplicate += duplicate;
+        if (incremental && duplicate && !ev.full) {
+            /* no key: UPDATE / DELETE carry no usable key unless the whole
+             * old row is sent */
+            if (!first_keyless) {
+                first_keyless = t;
+                ev_keyless = ev;
+            }
+            list_add(&keyless, "\"%s.%s\"", t->schema, t->name);
+        } else if (!ev.usable) {
+            if (!first_ident) {
+                first_ident = t;
+                ev_ident = ev;
+            }
+            list_add(&no_ident, "\"%s.%s\"", t->schema, t->name);
+        } else if (incremental && !duplicate && t->has_toastable && !ev.full) {
+            list_add(&toast, "\"%s.%s\"", t->schema, t->name);
+        }
+    }
+
+    if (first_ident) {
+        ident_hint(first_ident, &ev_ident, false, hint, sizeof(hint));
+        if (incremental)
+            item_set(&out[0], P2D_PRECHECK_FAIL, "replica identity", hint,
+                     "%zu table(s) have no usable replica identity (NOTHING, or DEFAULT without "
+                     "a primary key): UPDATE and DELETE on them fail at the source once they are "
+                     "published, so incremental sync cannot follow them: %s",
+                     no_ident.n, list_text(&no_ident, list, sizeof(list)));
+        else
+            item_set(&out[0], P2D_PRECHECK_WARN, "replica identity", hint,
+                     "%zu table(s) have no replica identity: while the publication exists, "
+                     "UPDATE and DELETE on them fail at the source: %s",
+                     no_ident.n, list_text(&no_ident, list, sizeof(list)));
+    } else {
+        item_set(&out[0], P2D_PRECHECK_PASS, "replica identity", NULL,
+                 "every selected table has a usable replica identity");
+    }
+    if (!incremental)
+        return 1;
+
+    if (first_keyless) {
+        ident_hint(first_keyless, &ev_keyless, true, hint, sizeof(hint));
+        item_set(&out[1], P2D_PRECHECK_FAIL, "keyless tables", hint,
+                 "%zu table(s) go to the Duplicate model (no key) without REPLICA IDENTITY FULL: "
+                 "without a key an UPDATE or DELETE names no row unless the whole old row is "
+                 "published: %s",
+                 keyless.n, list_text(&keyless, list, sizeof(list)));
+    } else if (nduplicate) {
+        item_set(&out[1], P2D_PRECHECK_PASS, "keyless tables", NULL,
+                 "%zu table(s) without a key have REPLICA IDENTITY FULL", nduplicate);
+    } else {
+        item_set(&out[1], P2D_PRECHECK_PASS, "keyless tables", NULL,
+                 "no selected table goes to the Duplicate model");
+    }
+
+    if (toast.n)
+        item_set(&out[2], P2D_PRECHECK_PASS, "unchanged TOAST", NULL,
+                 "%zu table(s) have TOAST-able columns without REPLICA IDENTITY FULL: an UPDATE "
+                 "that leaves such a value unchanged does not carry it, so that change is "
+                 "applied as a Doris partial-column update (merge-on-write); REPLICA IDENTITY "
+                 "FULL is the alternative (whole rows, more WAL): %s",
+                 toast.n, list_text(&toast, list, sizeof(list)));
+    else
+        item_set(&out[2], P2D_PRECHECK_PASS, "unchanged TOAST", NULL,
+                 "every UPDATE carries whole rows (no TOAST-able column without REPLICA "
+                 "IDENTITY FULL)");
+    return 3;
+}
+
 /* ---- source ---------------------------------------------------------------------- */
 
 static int source_fatal(struct p2d_precheck_report *rep, const struct p2d_pg_error *e)
@@ -425,41 +590,20 @@ static int check_table_rights(PGconn *conn, const struct p2d_catalog *cat, bool 
 static int check_tables(const struct p2d_job *job, const struct p2d_catalog *cat,
                         struct p2d_precheck_report *rep)
 {
-    struct name_list nokey = {0}, no_ident = {0}, toast = {0}, names = {0}, unlogged = {0};
-    struct p2d_precheck_item it;
+    struct name_list nokey = {0}, names = {0}, unlogged = {0};
+    struct p2d_precheck_item it, ident[P2D_PRECHECK_IDENTITY_ITEMS];
     struct p2d_job_source_table *st;
-    char list[1200], hint[1024], first_ident[300] = "", first_toast[300] = "",
-                                 names_text[1536] = "";
-    size_t roots = 0, leaves = 0;
+    char list[1200], names_text[1536] = "";
+    size_t roots = 0, leaves = 0, nident;
     int rc;
 
     for (size_t i = 0; i < cat->ntables; i++) {
         const struct p2d_table *t = &cat->tables[i];
         const struct p2d_job_table *cfg = p2d_job_table_config(job, t->schema, t->name);
         bool chosen = cfg && (cfg->key || cfg->model == P2D_MODEL_DUPLICATE);
-        bool ident_ok;
 
         if (t->key_kind == P2D_KEY_NONE && !chosen)
             list_add(&nokey, "\"%s.%s\"", t->schema, t->name);
-        /* UPDATE / DELETE on a published table without a replica identity
-         * fail at the source: the publication exists for the whole run */
-        ident_ok = t->replident == 'f' || t->replident == 'i' ||
-                   (t->replident == 'd' && t->key_kind == P2D_KEY_PRIMARY);
-        for (size_t k = 0; k < t->npartitions; k++) {
-            char ri = t->partitions[k].replident;
-
-            if (!(ri == 'f' || ri == 'i' || (ri == 'd' && t->key_kind == P2D_KEY_PRIMARY)))
-                ident_ok = false;
-        }
-        if (!ident_ok) {
-            if (!first_ident[0])
-                snprintf(first_ident, sizeof(first_ident), "\"%s\".\"%s\"", t->schema, t->name);
-            list_add(&no_ident, "\"%s.%s\"", t->schema, t->name);
-        } else if ((job->modes & P2D_MODE_INCREMENTAL) && t->has_toastable && t->replident != 'f') {
-            if (!first_toast[0])
-                snprintf(first_toast, sizeof(first_toast), "\"%s\".\"%s\"", t->schema, t->name);
-            list_add(&toast, "\"%s.%s\"", t->schema, t->name);
-        }
         if (t->name_problems) {
             size_t len = strlen(names_text);
 
@@ -491,26 +635,10 @@ static int check_tables(const struct p2d_job *job, const struct p2d_catalog *cat
     if ((rc = item_add(rep, &it)) != 0)
         return rc;
 
-    if (no_ident.n) {
-        snprintf(hint, sizeof(hint), "ALTER TABLE %s REPLICA IDENTITY FULL (and the others)",
-                 first_ident);
-        item_set(&it, P2D_PRECHECK_WARN, "replica identity", hint,
-                 "%zu table(s) have no replica identity: while the publication exists, UPDATE "
-                 "and DELETE on them fail at the source: %s",
-                 no_ident.n, list_text(&no_ident, list, sizeof(list)));
-    } else if (toast.n) {
-        snprintf(hint, sizeof(hint), "ALTER TABLE %s REPLICA IDENTITY FULL (and the others)",
-                 first_toast);
-        item_set(&it, P2D_PRECHECK_WARN, "replica identity", hint,
-                 "%zu table(s) have TOAST-able columns whose unchanged values CDC does not "
-                 "receive without REPLICA IDENTITY FULL: %s",
-                 toast.n, list_text(&toast, list, sizeof(list)));
-    } else {
-        item_set(&it, P2D_PRECHECK_PASS, "replica identity", NULL,
-                 "every selected table has a usable replica identity");
-    }
-    if ((rc = item_add(rep, &it)) != 0)
-        return rc;
+    nident = p2d_precheck_eval_identity(job, cat, ident);
+    for (size_t i = 0; i < nident; i++)
+        if ((rc = item_add(rep, &ident[i])) != 0)
+            return rc;
 
     if (names.n)
         item_set(&it, P2D_PRECHECK_FAIL, "names", "map them in the job file (docs/job-file.md)",
@@ -865,8 +993,9 @@ static int check_dest(const struct p2d_job *job, const struct p2d_precheck_opts 
 static void relax_slot_items(struct p2d_precheck_report *rep)
 {
     static const char *const slot_items[] = {
-        "wal_level",          "replication privilege", "replication slots", "wal senders",
-        "publication rights", "long transactions",     "replica identity"};
+        "wal_level",        "replication privilege", "replication slots",
+        "wal senders",      "publication rights",    "long transactions",
+        "replica identity", "keyless tables",        "unchanged TOAST"};
 
     for (size_t i = 0; i < rep->nitems; i++) {
         struct p2d_precheck_item *it = &rep->items[i];

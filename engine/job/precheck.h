@@ -97,4 +97,30 @@ void p2d_precheck_eval_replication(const char *role, bool superuser, bool replic
 void p2d_precheck_eval_capacity(const char *what, const char *setting, long used, long max,
                                 long need, struct p2d_precheck_item *out);
 
+/* Items p2d_precheck_eval_identity may write. */
+#define P2D_PRECHECK_IDENTITY_ITEMS 3
+
+struct p2d_catalog;
+
+/*
+ * The replica identity items for the selected tables of cat (borrowed),
+ * under job's --mode and job file (which decide each table's Doris model).
+ * A partitioned table is judged by its leaves, where UPDATE and DELETE run.
+ *   "replica identity": tables with no usable identity (NOTHING, or DEFAULT
+ *     without a primary key): FAIL with incremental (UPDATE / DELETE fail at
+ *     the source once published, or would be lost); without incremental a
+ *     WARN (they fail while the full load's publication exists).
+ * With incremental also:
+ *   "keyless tables": Duplicate-model tables not REPLICA IDENTITY FULL:
+ *     FAIL (without a key an UPDATE / DELETE names no row). Such a table is
+ *     listed here only, not under "replica identity".
+ *   "unchanged TOAST": Unique-model tables with TOAST-able columns and no
+ *     REPLICA IDENTITY FULL: PASS, with the note that unchanged TOAST values
+ *     are applied as Doris partial-column updates and FULL is the
+ *     alternative.
+ * Writes the items to out and returns their number (1 or 3). Pure.
+ */
+size_t p2d_precheck_eval_identity(const struct p2d_job *job, const struct p2d_catalog *cat,
+                                  struct p2d_precheck_item out[P2D_PRECHECK_IDENTITY_ITEMS]);
+
 #endif

@@ -2,8 +2,8 @@
  * precheck_test.c - `pg2doris precheck` and the precheck `sync` runs first,
  * through the built binary, against PostgreSQL and doris-emu.
  *
- *   1. a good setup: exit 0, every source and destination item printed, a
- *      table without a key is a WARN;
+ *   1. a good setup (--mode schema,full): exit 0, every source and
+ *      destination item printed, a table without a key is a WARN;
  *   2. wrong source password, unreachable source port, missing database:
  *      exit 4 with one line, the password never printed;
  *   3. a role without REPLICATION (and without ownership): FAIL, exit 3;
@@ -11,7 +11,11 @@
  *   5. a destination user without CREATE (a second doris-emu with a users
  *      file): FAIL, exit 3;
  *   6. a table name Doris rejects: FAIL, exit 3;
- *   7. --on-conflict report with an existing table: FAIL; ignore: WARN.
+ *   7. --on-conflict report with an existing table: FAIL; ignore: WARN;
+ *   8. replica identity for incremental sync (the default --mode): NOTHING
+ *      and a keyless table without FULL fail, a keyless FULL table passes,
+ *      TOAST-able columns without FULL pass with the partial-update note;
+ *      --mode schema,full only warns about the missing identity.
  * Every failing case also runs `sync`, which must refuse with the same exit
  * code and leave no replication slot in the source database.
  * wal_level is evaluated by precheck_eval_test (the shared cluster cannot
@@ -154,8 +158,9 @@ int main(void)
     it_pg_ok(s, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO pc_user");
     PQfinish(s);
 
-    /* 1. good setup */
-    rc = run("precheck", src, dest, "--on-conflict", "ignore", &out);
+    /* 1. good setup (the default --mode adds incremental, which t_nokey
+     * without REPLICA IDENTITY FULL fails: case 8) */
+    rc = run("precheck", src, dest, "--on-conflict=ignore", "--mode=schema,full", &out);
     if (rc != 0)
         fprintf(stderr, "good setup:\n%s", out);
     T_EQ_INT(rc, P2D_EXIT_OK);
@@ -170,6 +175,7 @@ int main(void)
     T_HAS_STR(out, "REPLICA IDENTITY FULL");
     T_HAS_STR(out, "0 failed");
     T_CHECK(strstr(out, "FAIL ") == NULL);
+    T_CHECK(strstr(out, "keyless tables") == NULL); /* incremental items only */
     free(out);
 
     /* 2. source unreachable or refusing */
@@ -255,14 +261,74 @@ int main(void)
         T_EQ_INT(rc, P2D_EXIT_OK);
         free(o2);
     }
-    rc = run("precheck", src, dest, NULL, NULL, &out);
+    rc = run("precheck", src, dest, "--mode=schema,full", NULL, &out);
     T_EQ_INT(rc, P2D_EXIT_PRECHECK);
     T_HAS_STR(out, "FAIL   existing tables");
     T_HAS_STR(out, "demo.t_key");
     free(out);
-    rc = run("precheck", src, dest, "--on-conflict", "ignore", &out);
+    rc = run("precheck", src, dest, "--on-conflict=ignore", "--mode=schema,full", &out);
     T_EQ_INT(rc, P2D_EXIT_OK);
     T_HAS_STR(out, "WARN   existing tables");
+    free(out);
+
+    /* 8. replica identity items for incremental sync */
+    it_pg_ok(admin, "DROP DATABASE IF EXISTS pc_ident");
+    it_pg_ok(admin, "CREATE DATABASE pc_ident");
+    snprintf(cinfo, sizeof(cinfo), "%s dbname=pc_ident", base);
+    s = PQconnectdb(cinfo);
+    T_EQ_INT(PQstatus(s), CONNECTION_OK);
+    it_pg_ok(s, "CREATE TABLE t_toast (id integer PRIMARY KEY, doc text)");
+    it_pg_ok(s, "CREATE TABLE t_toast_full (id integer PRIMARY KEY, doc jsonb)");
+    it_pg_ok(s, "ALTER TABLE t_toast_full REPLICA IDENTITY FULL");
+    it_pg_ok(s, "CREATE TABLE t_plain (id integer PRIMARY KEY, n bigint)");
+    it_pg_ok(s, "CREATE TABLE t_nothing (id integer PRIMARY KEY, n integer)");
+    it_pg_ok(s, "ALTER TABLE t_nothing REPLICA IDENTITY NOTHING");
+    it_pg_ok(s, "CREATE TABLE t_bag (a integer, b text)");
+    it_pg_ok(s, "CREATE TABLE t_bag_full (a integer, b text)");
+    it_pg_ok(s, "ALTER TABLE t_bag_full REPLICA IDENTITY FULL");
+    PQfinish(s);
+    snprintf(url, sizeof(url), "http://root@127.0.0.1:%d/pc_ident", t_env_int("EMU_FE_PORT"));
+    rc = run("precheck", cinfo, url, NULL, NULL, &out);
+    if (rc != P2D_EXIT_PRECHECK)
+        fprintf(stderr, "identity:\n%s", out);
+    T_EQ_INT(rc, P2D_EXIT_PRECHECK);
+    T_HAS_STR(out, "FAIL   replica identity");
+    T_HAS_STR(out, "\"public.t_nothing\"");
+    T_HAS_STR(out, "ALTER TABLE \"public\".\"t_nothing\" REPLICA IDENTITY DEFAULT");
+    T_HAS_STR(out, "FAIL   keyless tables");
+    T_HAS_STR(out, "1 table(s) go to the Duplicate model");
+    T_HAS_STR(out, "\"public.t_bag\"");
+    T_HAS_STR(out, "ALTER TABLE \"public\".\"t_bag\" REPLICA IDENTITY FULL");
+    T_HAS_STR(out, "PASS   unchanged TOAST");
+    T_HAS_STR(out, "partial-column update");
+    T_HAS_STR(out, "\"public.t_toast\"");
+    T_CHECK(strstr(out, "t_toast_full") == NULL); /* FULL: no note */
+    free(out);
+    /* fixed at the source: everything passes */
+    s = PQconnectdb(cinfo);
+    T_EQ_INT(PQstatus(s), CONNECTION_OK);
+    it_pg_ok(s, "ALTER TABLE t_nothing REPLICA IDENTITY DEFAULT");
+    it_pg_ok(s, "ALTER TABLE t_bag REPLICA IDENTITY FULL");
+    PQfinish(s);
+    rc = run("precheck", cinfo, url, NULL, NULL, &out);
+    if (rc != P2D_EXIT_OK)
+        fprintf(stderr, "identity fixed:\n%s", out);
+    T_EQ_INT(rc, P2D_EXIT_OK);
+    T_HAS_STR(out, "PASS   replica identity");
+    T_HAS_STR(out, "PASS   keyless tables");
+    T_HAS_STR(out, "2 table(s) without a key have REPLICA IDENTITY FULL");
+    free(out);
+    /* without incremental: a missing identity only warns */
+    s = PQconnectdb(cinfo);
+    T_EQ_INT(PQstatus(s), CONNECTION_OK);
+    it_pg_ok(s, "ALTER TABLE t_nothing REPLICA IDENTITY NOTHING");
+    PQfinish(s);
+    rc = run("precheck", cinfo, url, "--mode=schema,full", NULL, &out);
+    T_EQ_INT(rc, P2D_EXIT_OK);
+    T_HAS_STR(out, "WARN   replica identity");
+    T_HAS_STR(out, "\"public.t_nothing\"");
+    T_CHECK(strstr(out, "keyless tables") == NULL);
+    T_CHECK(strstr(out, "unchanged TOAST") == NULL);
     free(out);
 
     PQfinish(admin);
