@@ -727,10 +727,10 @@ static void parse_metrics_addr(struct parse *p, const char *value)
     } else {
         host_ok = colon && colon > value && memchr(value, ':', (size_t)(colon - value)) == NULL;
     }
-    if (!host_ok || !colon || !parse_int(colon + 1, 1, 65535, &port)) {
+    if (!host_ok || !colon || !parse_int(colon + 1, 0, 65535, &port)) {
         problem(p,
-                "invalid --metrics-addr \"%s\": expected HOST:PORT, e.g. 127.0.0.1:9187 or "
-                "[::1]:9187",
+                "invalid --metrics-addr \"%s\": expected HOST:PORT (PORT 0: any free port, "
+                "logged at start), e.g. 127.0.0.1:9187 or [::1]:9187",
                 value);
         return;
     }
@@ -1282,6 +1282,8 @@ static const char *cmd_name(enum p2d_job_cmd cmd)
         return "precheck";
     case P2D_JOB_VERIFY:
         return "verify";
+    case P2D_JOB_DROP:
+        return "drop";
     }
     return "sync";
 }
@@ -1361,7 +1363,7 @@ int p2d_job_parse(enum p2d_job_cmd cmd, int argc, char **argv, const struct p2d_
     if (!seen[F_SOURCE])
         problem(&p, "--source is required; hint: e.g. --source \"host=pg1 dbname=app\" or "
                     "--source postgresql://app@pg1/app");
-    if (!seen[F_DEST])
+    if (!seen[F_DEST] && cmd != P2D_JOB_DROP)
         problem(&p, "--dest is required; hint: e.g. --dest http://root@doris-fe:8030/app");
     if (job->dest_url) {
         char derr[512];

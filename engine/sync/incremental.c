@@ -50,8 +50,10 @@
 #include "cdc/batcher.h"
 #include "cdc/pgoutput.h"
 #include "cdc/relcache.h"
+#include "cdc/spill.h"
 #include "cdc/txn_order.h"
 #include "cdc/wal.h"
+#include "control/metrics.h"
 #include "p2d_error.h"
 #include "schema/ddl.h"
 #include "schema/typemap.h"
@@ -81,6 +83,7 @@ struct inc_load {
     struct curl_slist *headers;
     struct p2d_load_answer answer; /* written by the writer thread under mu */
     bool sent;                     /* handed to the writer, outcome pending */
+    bool spilled;                  /* body.data is in the table's spill file, not in memory */
     int attempts;
     int64_t due_ns; /* retry time */
     int64_t first_fail_ns;
@@ -110,7 +113,9 @@ struct inc_table {
     int64_t last_send_ns;
     struct inc_load *head, *tail; /* sealed loads, oldest first; head may be in flight */
     size_t queued_bytes;
+    struct p2d_spill *spill; /* sealed bodies waiting beyond the memory budget */
     int64_t inserts, updates, deletes, loads, issues;
+    struct p2d_metric *m_ins, *m_upd, *m_del, *m_loads;
 };
 
 struct commit_rec {
@@ -169,6 +174,15 @@ struct inc {
     int fatal_code;
     char slot_wal_status[16];
     int64_t slot_retained;
+    size_t spilled_bytes; /* bodies in spill files now */
+    int64_t spilled_total;
+
+    struct p2d_metrics *metrics; /* NULL: --metrics-addr not given (calls are no-ops) */
+    struct p2d_metric *m_lag_bytes, *m_lag_s, *m_acked, *m_received, *m_server, *m_held, *m_spilled,
+        *m_retained, *m_rows, *m_status;
+    char m_status_name[16];
+    int f_status;
+    int64_t last_publish_ns;
 };
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -268,6 +282,24 @@ static void send_load(struct inc *s, struct inc_load *l)
             }
             return;
         }
+    }
+    if (l->spilled) {
+        size_t len = 0;
+        uint64_t tag;
+        char *data = malloc(l->body.len ? l->body.len : 1);
+
+        if (!data || p2d_spill_pop(t->spill, data, l->body.len, &len, &tag) != 0 ||
+            len != l->body.len) {
+            P2D_ERROR(MOD, "table \"%s\": cannot read a load back from the spill file: %s", t->name,
+                      data ? p2d_spill_errmsg(t->spill) : "out of memory");
+            free(data);
+            fail(s, P2D_EXIT_INTERNAL);
+            return;
+        }
+        l->body.data = data;
+        l->spilled = false;
+        s->spilled_bytes -= l->body.len;
+        s->held_bytes += l->body.len;
     }
     l->attempts++;
     l->load.cancel = false;
@@ -429,6 +461,7 @@ static void drain_events(struct inc *s)
             t->queued_bytes -= l->body.len;
             s->held_bytes -= l->body.len;
             t->loads++;
+            p2d_metric_set(t->m_loads, (double)t->loads);
             s->loads_done++;
             s->rows_loaded += l->body.rows;
             s->bytes_loaded += (int64_t)l->body.len;
@@ -503,6 +536,32 @@ static struct curl_slist *load_headers(struct inc *s, const struct p2d_cdc_body 
     return h;
 }
 
+/* Moves a waiting load's body to t's spill file (io_uring), so the stream
+ * keeps reading while Doris catches up; it comes back in queue order when
+ * the load reaches the head (send_load). Returns 0, or -1 when spilling is
+ * not possible (then the body stays in memory and the main loop stops
+ * reading until loads finish). */
+static int spill_body(struct inc *s, struct inc_table *t, struct inc_load *l)
+{
+    char err[512];
+
+    if (!t->spill && p2d_spill_create(s->job->state_dir, &t->spill, err, sizeof(err)) != 0) {
+        P2D_WARN(MOD, "cannot spill to disk (%s): holding changes in memory instead", err);
+        return -1;
+    }
+    if (p2d_spill_push(t->spill, l->body.data, l->body.len, 0) != 0) {
+        P2D_WARN(MOD, "cannot spill to disk (%s): holding changes in memory instead",
+                 p2d_spill_errmsg(t->spill));
+        return -1;
+    }
+    free(l->body.data);
+    l->body.data = NULL;
+    l->spilled = true;
+    s->spilled_bytes += l->body.len;
+    s->spilled_total += (int64_t)l->body.len;
+    return 0;
+}
+
 /* Seals t's open batch into loads at the end of its queue. */
 static void seal_table(struct inc *s, struct inc_table *t)
 {
@@ -553,6 +612,9 @@ static void seal_table(struct inc *s, struct inc_table *t)
             t->head = l;
         t->tail = l;
         t->queued_bytes += l->body.len;
+        if (l != t->head && s->held_bytes + l->body.len > (size_t)s->job->memory &&
+            spill_body(s, t, l) == 0)
+            continue;
         s->held_bytes += l->body.len;
     }
     free(bodies);
@@ -1210,6 +1272,102 @@ static void slot_status(struct inc *s)
     (void)val;
 }
 
+/* Lag in bytes (server position - acked) and seconds (age of the oldest
+ * received but unacknowledged commit). */
+static void lag(const struct inc *s, uint64_t *bytes, double *secs)
+{
+    *bytes = s->server_lsn > s->acked_lsn ? s->server_lsn - s->acked_lsn : 0;
+    *secs = 0;
+    if (s->ncommits > 0)
+        *secs = (double)(wall_us() - s->commits[s->commits_head].commit_ts_us) / 1e6;
+    if (*secs < 0)
+        *secs = 0;
+}
+
+static void setup_metrics(struct inc *s)
+{
+    struct p2d_metrics *m = s->metrics;
+    int f;
+
+#define GAUGE(var, name, help)                                                                     \
+    do {                                                                                           \
+        if (p2d_metrics_family(m, name, help, P2D_METRIC_GAUGE, NULL, &f) == 0)                    \
+            var = p2d_metrics_series(m, f, NULL);                                                  \
+    } while (0)
+    GAUGE(s->m_lag_bytes, "pg2doris_cdc_lag_bytes",
+          "WAL bytes between the server and the acked LSN");
+    GAUGE(s->m_lag_s, "pg2doris_cdc_lag_seconds",
+          "age of the oldest received commit not yet confirmed by Doris");
+    GAUGE(s->m_acked, "pg2doris_cdc_acked_lsn", "flush LSN confirmed to PostgreSQL (as a number)");
+    GAUGE(s->m_received, "pg2doris_cdc_received_lsn", "highest LSN received");
+    GAUGE(s->m_server, "pg2doris_cdc_server_lsn", "the walsender's position from keepalives");
+    GAUGE(s->m_held, "pg2doris_cdc_memory_bytes", "change bytes held in memory");
+    GAUGE(s->m_spilled, "pg2doris_cdc_spilled_bytes", "load bodies waiting in spill files");
+    GAUGE(s->m_retained, "pg2doris_slot_retained_wal_bytes",
+          "WAL the slot keeps (pg_current_wal_lsn - restart_lsn)");
+    GAUGE(s->m_rows, "pg2doris_cdc_rows_loaded_total", "rows confirmed by Doris");
+#undef GAUGE
+    if (p2d_metrics_family(m, "pg2doris_slot_wal_status", "1 for the slot's current wal_status",
+                           P2D_METRIC_GAUGE, "status", &s->f_status) != 0)
+        s->f_status = -1;
+    for (int k = 0; k < 4; k++) {
+        static const char *const names[4] = {
+            "pg2doris_cdc_inserts_total", "pg2doris_cdc_updates_total",
+            "pg2doris_cdc_deletes_total", "pg2doris_cdc_loads_total"};
+        static const char *const helps[4] = {"INSERTs streamed", "UPDATEs streamed",
+                                             "DELETEs streamed", "Stream Loads confirmed"};
+
+        if (p2d_metrics_family(m, names[k], helps[k], P2D_METRIC_COUNTER, "table", &f) != 0)
+            continue;
+        for (size_t i = 0; i < s->ntables; i++) {
+            struct inc_table *t = &s->tables[i];
+            struct p2d_metric *x = p2d_metrics_series(m, f, t->name);
+
+            if (k == 0)
+                t->m_ins = x;
+            else if (k == 1)
+                t->m_upd = x;
+            else if (k == 2)
+                t->m_del = x;
+            else
+                t->m_loads = x;
+        }
+    }
+}
+
+static void publish_metrics(struct inc *s)
+{
+    uint64_t lb;
+    double ls;
+
+    if (!s->metrics || now_ns() - s->last_publish_ns < 100000000LL)
+        return;
+    s->last_publish_ns = now_ns();
+    lag(s, &lb, &ls);
+    p2d_metric_set(s->m_lag_bytes, (double)lb);
+    p2d_metric_set(s->m_lag_s, ls);
+    p2d_metric_set(s->m_acked, (double)s->acked_lsn);
+    p2d_metric_set(s->m_received, (double)s->received_lsn);
+    p2d_metric_set(s->m_server, (double)s->server_lsn);
+    p2d_metric_set(s->m_held, (double)s->held_bytes);
+    p2d_metric_set(s->m_spilled, (double)s->spilled_bytes);
+    p2d_metric_set(s->m_retained, (double)s->slot_retained);
+    p2d_metric_set(s->m_rows, (double)s->rows_loaded);
+    for (size_t i = 0; i < s->ntables; i++) {
+        struct inc_table *t = &s->tables[i];
+
+        p2d_metric_set(t->m_ins, (double)t->inserts);
+        p2d_metric_set(t->m_upd, (double)t->updates);
+        p2d_metric_set(t->m_del, (double)t->deletes);
+    }
+    if (strcmp(s->m_status_name, s->slot_wal_status) != 0 && s->slot_wal_status[0]) {
+        p2d_metric_set(s->m_status, 0);
+        s->m_status = p2d_metrics_series(s->metrics, s->f_status, s->slot_wal_status);
+        p2d_metric_set(s->m_status, 1);
+        snprintf(s->m_status_name, sizeof(s->m_status_name), "%s", s->slot_wal_status);
+    }
+}
+
 static void progress(struct inc *s, bool force)
 {
     int64_t now = now_ns();
@@ -1217,20 +1375,19 @@ static void progress(struct inc *s, bool force)
     double lag_s = 0;
     uint64_t lag_bytes;
 
+    publish_metrics(s);
     if (!force && now - s->last_progress_ns < (int64_t)PROGRESS_EVERY_MS * 1000000)
         return;
     s->last_progress_ns = now;
-    lag_bytes = s->server_lsn > s->acked_lsn ? s->server_lsn - s->acked_lsn : 0;
-    if (s->ncommits > 0)
-        lag_s = (double)(wall_us() - s->commits[s->commits_head].commit_ts_us) / 1e6;
-    if (lag_s < 0)
-        lag_s = 0;
+    lag(s, &lag_bytes, &lag_s);
     P2D_INFO(MOD,
              "streaming: acked %s, server at %s, lag %" PRIu64 " bytes / %.1f s; %lld changes, "
-             "%lld loads (%lld rows); slot wal_status %s, retained %lld bytes",
+             "%lld loads (%lld rows); %zu bytes in memory, %zu spilled; slot wal_status %s, "
+             "retained %lld bytes",
              lsn_str(s->acked_lsn, a), lsn_str(s->server_lsn, b), lag_bytes, lag_s,
              (long long)s->changes, (long long)s->loads_done, (long long)s->rows_loaded,
-             s->slot_wal_status[0] ? s->slot_wal_status : "?", (long long)s->slot_retained);
+             s->held_bytes, s->spilled_bytes, s->slot_wal_status[0] ? s->slot_wal_status : "?",
+             (long long)s->slot_retained);
 }
 
 static void summary(struct inc *s)
@@ -1493,6 +1650,18 @@ int p2d_incremental_run(const struct p2d_inc_opts *o)
     s.sent_lsn = s.acked_lsn;
     if ((code = setup_tables(&s)) != P2D_EXIT_OK)
         goto out;
+    if (o->job->metrics_addr) {
+        char err[512];
+
+        if (p2d_metrics_start(o->job->metrics_addr, &s.metrics, err, sizeof(err)) != 0) {
+            P2D_ERROR(MOD, "%s", err);
+            code = P2D_EXIT_USAGE;
+            goto out;
+        }
+        P2D_INFO(MOD, "metrics on http://%s/metrics (port %d)", o->job->metrics_addr,
+                 p2d_metrics_port(s.metrics));
+        setup_metrics(&s);
+    }
     if ((code = start_writer(&s)) != P2D_EXIT_OK)
         goto out;
     if ((code = connect_stream(&s)) != P2D_EXIT_OK)
@@ -1529,11 +1698,13 @@ out:
             free_load(l);
         }
         free_layout(t);
+        p2d_spill_destroy(t->spill);
         for (int k = 0; k < t->ndoris; k++)
             free(t->doris_cols[k]);
         free(t->doris_cols);
         p2d_ddl_table_destroy(t->ddl);
     }
+    p2d_metrics_stop(s.metrics); /* after the writer: it frees every series */
     free(s.tables);
     for (size_t i = 0; i < s.ncatalogs; i++)
         p2d_catalog_destroy(s.catalogs[i]);

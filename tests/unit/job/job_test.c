@@ -252,11 +252,12 @@ static void test_bad_flags(void)
          "invalid --retry-connect \"-1\": must be an integer from 0 to 10080"},
         {SRC " " DEST " --source-qps x",
          "invalid --source-qps \"x\": must be an integer from 0 to 1000000000"},
-        {SRC " " DEST " --metrics-addr 9187", "invalid --metrics-addr \"9187\": expected "
-                                              "HOST:PORT, e.g. 127.0.0.1:9187 or [::1]:9187"},
-        {SRC " " DEST " --metrics-addr host:99999", "invalid --metrics-addr \"host:99999\": "
-                                                    "expected HOST:PORT, e.g. 127.0.0.1:9187 or "
-                                                    "[::1]:9187"},
+        {SRC " " DEST " --metrics-addr 9187",
+         "invalid --metrics-addr \"9187\": expected HOST:PORT (PORT 0: any free port, logged at "
+         "start), e.g. 127.0.0.1:9187 or [::1]:9187"},
+        {SRC " " DEST " --metrics-addr host:99999",
+         "invalid --metrics-addr \"host:99999\": expected HOST:PORT (PORT 0: any free port, "
+         "logged at start), e.g. 127.0.0.1:9187 or [::1]:9187"},
         {SRC " " DEST " --include public.a.b",
          "--include: invalid pattern \"public.a.b\": more than one unquoted dot (quote names "
          "that contain dots); hint: write schema.table with shell globs, e.g. public.orders_*"},
