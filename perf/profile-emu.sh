@@ -51,7 +51,8 @@ kill -TERM "$pid"
 wait "$pid" || true
 case $mode in
 perf) perf report -i "$out/emu.perf.data" --no-children --stdio --sort symbol 2>/dev/null |
-    grep -E '^ +[0-9.]+%' | head -20 ;;
-callgrind) callgrind_annotate "$out/emu.callgrind" 2>/dev/null | head -30 ;;
+    awk '/^ +[0-9.]+%/ && n++ < 20' ;;
+callgrind) callgrind_annotate "$out/emu.callgrind" >"$out/emu.callgrind.txt" 2>/dev/null
+    sed -n '1,30p' "$out/emu.callgrind.txt" ;;
 esac
 echo "profile kept in $out"
