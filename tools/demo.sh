@@ -3,10 +3,12 @@
 # this machine: a throwaway PostgreSQL 15 cluster and a doris-emu, a full
 # load, then live changes, then a verification summary comparing both sides.
 #
-# The schema sync and the full load are `pg2doris sync --mode schema,full`.
-# The live changes are applied with psql COPY | curl Stream Loads (the same
-# protocol the engine speaks) until incremental sync from the WAL ships
-# (issue 4); then this demo streams them through the engine as well.
+# One `pg2doris sync` does all three steps: schema sync, full load, then
+# incremental sync from the WAL. While it streams, the demo writes inserts,
+# updates (one changing a key, one leaving a TOAST value untouched) and
+# deletes into the source, waits until the slot has confirmed everything,
+# stops the sync with SIGTERM (it flushes, acknowledges and exits 0) and
+# compares both sides.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -29,16 +31,6 @@ sql() { # sql DB STATEMENT -> JSON answer; fails on code != 0
     if [ "$(jq -r .code <<<"$ans")" != 0 ]; then echo "demo: SQL failed: $2: $ans" >&2; return 1; fi
     echo "$ans"
 }
-load() { # load TABLE [extra curl args...] < csv
-    local t=$1 ans
-    shift
-    ans=$(curl -sS --location-trusted -u root: -H 'Expect: 100-continue' -H 'format: csv' \
-        -H 'column_separator: ,' -H 'enclose: "' -H 'escape: \' -H 'strict_mode: true' \
-        -H "label: demo-$t-$(date +%s%N)" "$@" -T - "$fe/api/demo/$t/_stream_load")
-    if [ "$(jq -r .Status <<<"$ans")" != Success ]; then echo "demo: load failed: $ans" >&2; return 1; fi
-    echo "   $t: $(jq -r .NumberLoadedRows <<<"$ans") rows in $(jq -r .LoadTimeMs <<<"$ans") ms"
-}
-copy_out() { h_psql -c "COPY ($1) TO STDOUT WITH (FORMAT csv, NULL '\\N', ESCAPE '\\')"; }
 
 echo "== source: schema shop with customers and orders"
 h_psql <<'SQL'
@@ -54,24 +46,47 @@ INSERT INTO shop.orders SELECT g, 1 + g % 20000, (g % 100000) / 100.0,
        timestamp '2024-01-01' + g * interval '1 second' FROM generate_series(1, 200000) g;
 SQL
 
-echo "== pg2doris sync --mode schema,full (creates database demo and its tables, loads them)"
+echo "== pg2doris sync (schema, full load, then streaming; in the background)"
 "$root/build/pg2doris" sync --source "$P2D_PG_CONNINFO" --dest "http://root@127.0.0.1:$EMU_FE_PORT/demo" \
-    --mode schema,full --state "$H_TMP/state" --include 'shop.*'
+    --state "$H_TMP/state" --include 'shop.*' --batch-timeout-ms 1000 >"$H_TMP/sync.log" 2>&1 &
+sync_pid=$!
+for _ in $(seq 1 600); do
+    grep -q "streaming slot" "$H_TMP/sync.log" && break
+    kill -0 $sync_pid 2>/dev/null || { cat "$H_TMP/sync.log"; echo "demo: sync failed" >&2; exit 1; }
+    sleep 0.1
+done
+grep -v " debug " "$H_TMP/sync.log" | sed 's/^/   | /'
 echo "   doris tables: $(sql demo "SHOW TABLES" | jq -r '[.data.data[][0]] | join(", ")')"
 
-echo "== live changes in the source: 1000 inserts, 500 updates, 200 deletes"
-# Doris deletes are full rows (NOT NULL value columns need values): keep the
-# before-images of the rows about to be deleted, as a CDC stream would carry.
-copy_out "SELECT * FROM shop.orders WHERE id % 1000 = 2" >"$H_TMP/deleted.csv"
+echo "== live changes in the source while the sync streams"
 h_psql <<'SQL'
 INSERT INTO shop.orders SELECT g, 1 + g % 20000, 9.99, 'new', 'late order ' || g,
        timestamp '2024-06-01' + g * interval '1 second' FROM generate_series(200001, 201000) g;
 UPDATE shop.orders SET status = 'refunded', amount = amount + 1 WHERE id % 400 = 1;
 DELETE FROM shop.orders WHERE id % 1000 = 2;
+UPDATE shop.customers SET id = 30001 WHERE id = 7;            -- a key change
+UPDATE shop.customers SET email = (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 300) g)
+ WHERE id = 8;                                                -- a TOASTed (out of line) value
+UPDATE shop.customers SET name = 'renamed' WHERE id = 8;      -- TOAST value unchanged in WAL
+BEGIN;
+DELETE FROM shop.orders WHERE id = 5;
+INSERT INTO shop.orders VALUES (5, 1, 1.00, 'again', NULL, now());
+COMMIT;
 SQL
-echo "== applying the changes (upserts, then keyed deletes)"
-copy_out "SELECT * FROM shop.orders WHERE id > 200000 OR id % 400 = 1" | load orders
-load orders -H 'merge_type: DELETE' <"$H_TMP/deleted.csv"
+target=$(h_psql -At -c "SELECT pg_current_wal_insert_lsn()")
+echo "   1000 inserts, 500 updates, 200 deletes, a key change, a TOAST update; waiting for $target"
+for _ in $(seq 1 600); do
+    caught=$(h_psql -At -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'p2d_%' AND confirmed_flush_lsn >= '$target'")
+    [ "$caught" = 1 ] && break
+    sleep 0.1
+done
+[ "$caught" = 1 ] || { cat "$H_TMP/sync.log"; echo "demo: the sync did not catch up" >&2; exit 1; }
+echo "   the slot confirmed $target: every change is in Doris"
+kill -TERM $sync_pid
+sync_rc=0
+wait $sync_pid || sync_rc=$?
+grep -E "cdc: (stopp|streaming:|table|public|shop)" "$H_TMP/sync.log" | sed 's/^/   | /' | tail -8
+[ $sync_rc = 0 ] || { echo "demo: sync exited $sync_rc" >&2; exit $sync_rc; }
 
 echo "== verification"
 status=0
