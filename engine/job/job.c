@@ -590,6 +590,7 @@ enum flag_id {
     F_RETRY_OTHER,
     F_METRICS_ADDR,
     F_FULL,
+    F_ON_TRUNCATE,
     NFLAGS
 };
 
@@ -628,6 +629,7 @@ static const struct flag flags[] = {
     {"--retry-other", F_RETRY_OTHER, true, false},
     {"--metrics-addr", F_METRICS_ADDR, true, false},
     {"--full", F_FULL, false, false},
+    {"--on-truncate", F_ON_TRUNCATE, true, false},
 };
 
 #define NFLAG_ENTRIES (sizeof(flags) / sizeof(flags[0]))
@@ -869,6 +871,13 @@ static void apply_flag(struct parse *p, const struct flag *f, const char *value)
         if ((i = pick(p, f->name, value, conflicts, 2)) >= 0)
             job->on_conflict = (enum p2d_on_conflict)i;
         break;
+    case F_ON_TRUNCATE: {
+        static const char *const truncates[] = {"apply", "refuse"};
+
+        if ((i = pick(p, f->name, value, truncates, 2)) >= 0)
+            job->on_truncate = (enum p2d_on_truncate)i;
+        break;
+    }
     case F_NAME_CASE:
         if ((i = pick(p, f->name, value, cases, 3)) >= 0)
             job->name_case = (enum p2d_name_case)i;

@@ -57,6 +57,7 @@ enum {
 enum p2d_body_format { P2D_FORMAT_CSV, P2D_FORMAT_JSON };
 enum p2d_compress { P2D_COMPRESS_NONE, P2D_COMPRESS_GZ };
 enum p2d_on_conflict { P2D_CONFLICT_REPORT, P2D_CONFLICT_IGNORE };
+enum p2d_on_truncate { P2D_TRUNCATE_APPLY, P2D_TRUNCATE_REFUSE };
 enum p2d_name_case { P2D_NAME_KEEP, P2D_NAME_LOWER, P2D_NAME_UPPER };
 
 /* Doris table model chosen for a table; AUTO lets the catalog decide
@@ -115,6 +116,7 @@ struct p2d_job {
     int64_t rows_per_sec; /* 0 = unlimited */
     int64_t mb_per_sec;   /* 0 = unlimited */
     enum p2d_on_conflict on_conflict;
+    enum p2d_on_truncate on_truncate; /* --on-truncate */
     enum p2d_name_case name_case;
     int log_format; /* enum p2d_log_format */
     int log_level;  /* enum p2d_log_level */
@@ -190,8 +192,9 @@ void p2d_job_destroy(struct p2d_job *job); /* accepts NULL */
     "  --format csv|json       Stream Load body format (default: csv)\n"                           \
     "  --compress none|gz      Stream Load body compression (default: none)\n"                     \
     "  --source-qps N          full load: queries per second to the source (0: unlimited)\n"       \
-    "  --rows-per-sec N        full load: rows per second (0: unlimited)\n"                        \
-    "  --mb-per-sec N          full load: MB per second (0: unlimited)\n"                          \
+    "  --rows-per-sec N        rows per second, full load and streaming (0: unlimited)\n"          \
+    "  --mb-per-sec N          MB per second, full load and streaming (0: unlimited)\n"            \
+    "  --on-truncate POLICY    apply|refuse a source TRUNCATE while streaming (default: apply)\n"  \
     "  --batch-timeout-ms N    incremental: at most one load per table per N ms\n"                 \
     "                          (default 5000, documented range 1000-10000)\n"                      \
     "  --retry-connect MIN     keep retrying connection failures for MIN minutes (720)\n"          \

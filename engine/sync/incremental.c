@@ -54,6 +54,7 @@
 #include "cdc/txn_order.h"
 #include "cdc/wal.h"
 #include "control/metrics.h"
+#include "control/throttle.h"
 #include "p2d_error.h"
 #include "schema/ddl.h"
 #include "schema/typemap.h"
@@ -183,6 +184,9 @@ struct inc {
     char m_status_name[16];
     int f_status;
     int64_t last_publish_ns;
+
+    struct p2d_bucket rows_tb, bytes_tb; /* --rows-per-sec, --mb-per-sec */
+    int64_t throttle_until_ns;           /* do not read the stream before this */
 };
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -1133,6 +1137,14 @@ static int on_truncate(struct inc *s, const struct p2d_pgmsg *m)
 
         if (!t)
             continue;
+        if (s->job->on_truncate == P2D_TRUNCATE_REFUSE) {
+            P2D_ERROR(MOD,
+                      "source table \"%s\" was truncated and --on-truncate is refuse: the sync "
+                      "stops before it; hint: truncate \"%s\" in Doris by hand and restart with "
+                      "--on-truncate apply, or resync the table",
+                      t->name, t->dest);
+            return P2D_ESOURCE;
+        }
         wait_idle(s, t);
         if (s->fatal)
             return P2D_EDEST;
@@ -1165,6 +1177,21 @@ static int push_commit(struct inc *s, uint64_t end_lsn)
         .txn = s->txn_seq, .end_lsn = end_lsn, .commit_ts_us = s->txn_commit_ts_us};
     s->ncommits++;
     return 0;
+}
+
+/* Takes one row and its bytes from the --rows-per-sec / --mb-per-sec
+ * buckets; when they are in debt, the loop stops reading until they are
+ * not (it still answers Doris and sends status updates meanwhile). */
+static void throttle(struct inc *s, int64_t bytes)
+{
+    int64_t now = now_ns(), wait = 0, w;
+
+    if (s->job->rows_per_sec > 0 && (w = p2d_bucket_take(&s->rows_tb, 1, now)) > wait)
+        wait = w;
+    if (s->job->mb_per_sec > 0 && (w = p2d_bucket_take(&s->bytes_tb, bytes, now)) > wait)
+        wait = w;
+    if (wait > 0)
+        s->throttle_until_ns = now + wait;
 }
 
 /* One XLogData payload. Returns 0, or a negative P2D_E* (logged). */
@@ -1231,6 +1258,7 @@ static int on_xlogdata(struct inc *s, const struct p2d_walmsg *w)
     case P2D_PGMSG_DELETE:
         if (s->skipping)
             return 0;
+        throttle(s, (int64_t)w->payload_len);
         return on_change(s, m, w->wal_start);
     case P2D_PGMSG_TRUNCATE:
         if (s->skipping)
@@ -1549,8 +1577,15 @@ static int loop(struct inc *s)
         if (*s->o->stop || s->fatal)
             return 0;
         timeout = next_due_ms(s, 1000);
-        if (s->held_bytes > (size_t)s->job->memory) {
-            /* over the budget: let Doris catch up before reading more */
+        if (s->throttle_until_ns > now_ns()) {
+            int64_t ms = (s->throttle_until_ns - now_ns()) / 1000000 + 1;
+
+            if (ms < timeout)
+                timeout = (int)ms;
+        }
+        if (s->held_bytes > (size_t)s->job->memory || s->throttle_until_ns > now_ns()) {
+            /* over the budget or the throttles: let Doris catch up, or the
+             * clock, before reading more */
             struct pollfd p = {.fd = s->efd, .events = POLLIN};
 
             start_loads(s);
@@ -1648,6 +1683,10 @@ int p2d_incremental_run(const struct p2d_inc_opts *o)
         goto out;
     }
     s.sent_lsn = s.acked_lsn;
+    if (o->job->rows_per_sec > 0)
+        p2d_bucket_init(&s.rows_tb, (double)o->job->rows_per_sec, now_ns());
+    if (o->job->mb_per_sec > 0)
+        p2d_bucket_init(&s.bytes_tb, (double)o->job->mb_per_sec * 1048576.0, now_ns());
     if ((code = setup_tables(&s)) != P2D_EXIT_OK)
         goto out;
     if (o->job->metrics_addr) {

@@ -150,7 +150,7 @@ int main(void)
                    "destination 2000 rows, 2000 rows compared (all rows)");
     T_HAS_STR(out, "\"public.t_big\" -> \"dst\".\"t_big\": match, source 30000 rows");
     T_HAS_STR(out, "10000 rows compared (sampled)");
-    T_HAS_STR(out, "row counts only");
+    T_HAS_STR(out, "rows of the source state counted from the change log");
     T_HAS_STR(out, "\"public.t_tkey\" -> \"dst\".\"t_tkey\": match, source 2500 rows, "
                    "destination 2500 rows, 2500 rows compared");
     T_HAS_STR(out, "4 match, 0 mismatch");
