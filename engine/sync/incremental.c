@@ -795,6 +795,8 @@ static int replan_table(struct inc *s, struct inc_table *t)
     struct p2d_pg_error e;
     char err[2048];
 
+    if (PQstatus(s->o->src) == CONNECTION_BAD)
+        PQreset(s->o->src);
     if (p2d_catalog_read(s->o->src, s->job, 0, &cat, &e) != 0) {
         log_pg_error("cannot re-read the source catalog after a schema change", &e);
         return P2D_ESOURCE;
@@ -1277,6 +1279,8 @@ static void slot_status(struct inc *s)
     struct p2d_pg_error e;
     PGresult *r = NULL;
 
+    if (PQstatus(s->o->src) == CONNECTION_BAD)
+        PQreset(s->o->src); /* PostgreSQL restarted under the stream */
     snprintf(sql, sizeof(sql),
              "SELECT coalesce(wal_status, ''), "
              "coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint "
