@@ -1118,6 +1118,21 @@ int p2d_state_load_status(struct p2d_state *st, const char *label, enum p2d_load
     return 0;
 }
 
+int p2d_state_loads_forget_done(struct p2d_state *st, int64_t range_id, int64_t *removed)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    OWNED(st);
+    if (!(s = prep(st, "DELETE FROM loads WHERE range_id = ? AND status = 'DONE'")))
+        return P2D_ESTATE;
+    sqlite3_bind_int64(s, 1, range_id);
+    rc = run(st, s, "forget finished loads");
+    if (rc == 0 && removed)
+        *removed = sqlite3_changes(st->db);
+    return rc;
+}
+
 int p2d_state_loads_in_doubt(struct p2d_state *st, char ***labels, size_t *n)
 {
     sqlite3_stmt *s;

@@ -212,6 +212,12 @@ int p2d_state_load_finish(struct p2d_state *st, const char *label, enum p2d_load
 int p2d_state_load_status(struct p2d_state *st, const char *label, enum p2d_load_status *status)
     __attribute__((warn_unused_result));
 
+/* Deletes the DONE loads of range_id (-1: the stream's loads) and says how
+ * many went in *removed (may be NULL). For labels nothing can replay any
+ * more: the streamer calls it when every load is confirmed and acked. */
+int p2d_state_loads_forget_done(struct p2d_state *st, int64_t range_id, int64_t *removed)
+    __attribute__((warn_unused_result));
+
 /* Labels left SENT: malloc'd array of malloc'd strings, free with
  * p2d_state_labels_free. */
 int p2d_state_loads_in_doubt(struct p2d_state *st, char ***labels, size_t *n)

@@ -187,6 +187,7 @@ struct inc {
 
     struct p2d_bucket rows_tb, bytes_tb; /* --rows-per-sec, --mb-per-sec */
     int64_t throttle_until_ns;           /* do not read the stream before this */
+    int64_t last_prune_ns;
 };
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -396,6 +397,14 @@ static void advance_ack(struct inc *s, bool force_feedback)
             s->last_store_ns = now;
             s->acked_lsn = ack;
             s->acked_commit_ts_us = ts;
+            /* Everything confirmed and acked: no replay can bring these
+             * labels back, so the state need not keep them (once a minute). */
+            if (all_idle && s->ncommits == 0 && !s->in_txn &&
+                now - s->last_prune_ns > 60000000000LL) {
+                if (p2d_state_loads_forget_done(s->o->st, -1, NULL) != 0)
+                    P2D_WARN(MOD, "%s", p2d_state_errmsg(s->o->st));
+                s->last_prune_ns = now;
+            }
         }
     }
     if (s->wal && (force_feedback || s->acked_lsn > s->sent_lsn ||
