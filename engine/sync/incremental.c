@@ -531,6 +531,18 @@ static void on_issue(void *arg, const struct p2d_value_issue *issue, const char 
                  p2d_typemap_action_name(issue->action), p2d_typemap_rule_name(issue->rule));
 }
 
+/* FNV-1a, continued from h. */
+static uint64_t hash64(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
 static struct curl_slist *load_headers(struct inc *s, const struct p2d_cdc_body *b)
 {
     struct curl_slist *h = curl_slist_append(NULL, b->columns);
@@ -611,9 +623,17 @@ static void seal_table(struct inc *s, struct inc_table *t)
         l->headers = load_headers(s, &l->body);
         snprintf(l->load.db, sizeof(l->load.db), "%s", t->ddl->database);
         snprintf(l->load.table, sizeof(l->load.table), "%s", t->ddl->table);
-        seq = (l->body.last_lsn * UINT64_C(0x9E3779B97F4A7C15)) ^ ((uint64_t)l->body.rows << 24) ^
-              (uint64_t)i;
-        seq = (seq & INT64_MAX) | 1; /* >= 1: full-load labels end in _0 */
+        /* what the load holds: its last change, row count, place in the
+         * seal, columns and bytes (two bodies may share first and last LSN:
+         * the delete and the upsert of a key-changing UPDATE) */
+        seq = hash64(UINT64_C(1469598103934665603), &l->body.last_lsn, sizeof(l->body.last_lsn));
+        seq = hash64(seq, &l->body.rows, sizeof(l->body.rows));
+        seq = hash64(seq, &i, sizeof(i));
+        seq = hash64(seq, l->body.columns, strlen(l->body.columns));
+        seq = hash64(seq, l->body.data, l->body.len);
+        seq &= INT64_MAX;
+        if (seq == 0) /* full-load labels end in _0 */
+            seq = 1;
         p2d_streamload_label(s->o->job_id, t->ddl->table, (int64_t)(l->body.first_lsn & INT64_MAX),
                              (int64_t)seq, l->load.label, sizeof(l->load.label));
         l->load.headers = l->headers;
@@ -804,9 +824,19 @@ static int replan_table(struct inc *s, struct inc_table *t)
     struct p2d_pg_error e;
     char err[2048];
 
-    if (PQstatus(s->o->src) == CONNECTION_BAD)
-        PQreset(s->o->src);
-    if (p2d_catalog_read(s->o->src, s->job, 0, &cat, &e) != 0) {
+    for (int attempt = 0;; attempt++) {
+        if (PQstatus(s->o->src) == CONNECTION_BAD)
+            PQreset(s->o->src);
+        if (p2d_catalog_read(s->o->src, s->job, 0, &cat, &e) == 0)
+            break;
+        /* the session may have died with a PostgreSQL restart: a new one */
+        if (attempt < 30 && (p2d_pg_error_is_connect(&e) || PQstatus(s->o->src) != CONNECTION_OK ||
+                             strstr(e.message, "terminating connection"))) {
+            P2D_WARN(MOD, "%s; reconnecting the source session", e.message);
+            PQreset(s->o->src);
+            sleep(attempt < 5 ? 1 : 2);
+            continue;
+        }
         log_pg_error("cannot re-read the source catalog after a schema change", &e);
         return P2D_ESOURCE;
     }
@@ -840,12 +870,104 @@ static int run_doris(struct inc *s, struct inc_table *t, const char *stmt)
     char err[1024];
     enum p2d_doris_fail f;
 
+    int64_t first = now_ns();
+    int backoff = 0;
+
     P2D_INFO(MOD, "%s", stmt);
-    if (p2d_doris_sql_exec(s->o->sql, t->ddl->database, stmt, NULL, &f, err, sizeof(err)) != 0) {
-        P2D_ERROR(MOD, "cannot change \"%s\": %s", t->dest, err);
-        return P2D_EDEST;
+    while (p2d_doris_sql_exec(s->o->sql, t->ddl->database, stmt, NULL, &f, err, sizeof(err)) != 0) {
+        /* unreachable Doris: retried for --retry-connect minutes */
+        if (f != P2D_DORIS_TRANSPORT ||
+            now_ns() - first > (int64_t)s->job->retry_connect_min * 60 * 1000000000LL ||
+            (s->o->signals && *s->o->signals > 1)) {
+            P2D_ERROR(MOD, "cannot change \"%s\": %s", t->dest, err);
+            return P2D_EDEST;
+        }
+        P2D_WARN(MOD, "cannot reach Doris for \"%s\" (%s); retrying", t->dest, err);
+        usleep((useconds_t)(backoff_next(&backoff) / 1000));
     }
     return 0;
+}
+
+/*
+ * ALTER TABLE ... ADD COLUMN with a DEFAULT fills the rows that exist in
+ * PostgreSQL without writing them (a "fast default", pg_attribute
+ * attmissingval): no change for them ever reaches the stream. Doris fills
+ * its existing rows with the column's DEFAULT, so the statement in q gets
+ * that value. Values whose text Doris reads differently (booleans, JSON,
+ * rules that clamp) are left out with a warning. Returns 0 or P2D_ENOMEM.
+ */
+static int add_missing_default(struct inc *s, struct inc_table *t, const struct p2d_ddl_column *dc,
+                               struct p2d_buf *q)
+{
+    struct p2d_buf sql, lit;
+    struct p2d_pg_error e;
+    PGresult *r = NULL;
+    const char *name = t->cat->columns[dc->source].name;
+    char *at, *v;
+    size_t n;
+    int rc;
+
+    p2d_buf_init(&sql, 1 << 16);
+    rc = p2d_pg_appendf(&sql,
+                        "SELECT attmissingval::text FROM pg_attribute WHERE attrelid = %u "
+                        "AND atthasmissing AND attname = ",
+                        t->cat->oid);
+    if (rc == 0)
+        rc = p2d_pg_append_literal(s->o->src, &sql, name);
+    if (rc == 0 && p2d_pg_exec(s->o->src, (const char *)sql.data, "cannot read a column default",
+                               &r, &e) != 0) {
+        P2D_WARN(MOD, "%s; rows older than column \"%s\" keep NULL in Doris", e.message, name);
+        r = NULL;
+    }
+    p2d_buf_fini(&sql);
+    if (rc != 0 || !r || PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
+        PQclear(r);
+        return rc == P2D_ENOMEM ? rc : 0;
+    }
+    v = PQgetvalue(r, 0, 0); /* an array of one: {7} or {"a b"} or {NULL} */
+    n = strlen(v);
+    if (n < 2 || strcmp(v, "{NULL}") == 0) {
+        PQclear(r);
+        return 0;
+    }
+    v[n - 1] = '\0';
+    v++;
+    if (*v == '"') { /* quoted element: drop the quotes, undo \ escapes */
+        char *w = v, *rd = v + 1;
+
+        while (*rd && *rd != '"') {
+            if (*rd == '\\' && rd[1])
+                rd++;
+            *w++ = *rd++;
+        }
+        *w = '\0';
+    }
+    if (dc->d.rule != P2D_VR_INT && dc->d.rule != P2D_VR_DECIMAL && dc->d.rule != P2D_VR_TEXT &&
+        dc->d.rule != P2D_VR_DATE && dc->d.rule != P2D_VR_TIMESTAMP) {
+        P2D_WARN(MOD,
+                 "table \"%s\": column \"%s\" was added with a default the Doris DEFAULT cannot "
+                 "carry exactly; rows older than the column keep NULL in Doris; hint: UPDATE them "
+                 "in the source to stream their values",
+                 t->name, name);
+        PQclear(r);
+        return 0;
+    }
+    at = strstr((char *)q->data, " COMMENT '");
+    p2d_buf_init(&lit, 1 << 20);
+    rc = p2d_pg_appendf(&lit, " DEFAULT ");
+    if (rc == 0)
+        rc = p2d_ddl_append_literal(&lit, v);
+    if (rc == 0)
+        rc = p2d_pg_appendf(&lit, "%s", at ? at : "");
+    if (rc == 0) {
+        q->len = at ? (size_t)(at - (char *)q->data) : q->len;
+        rc = p2d_buf_append(q, lit.data, lit.len + 1); /* with the NUL */
+        if (rc == 0)
+            q->len--;
+    }
+    p2d_buf_fini(&lit);
+    PQclear(r);
+    return rc == 0 ? 0 : P2D_ENOMEM;
 }
 
 /*
@@ -860,7 +982,7 @@ static int on_relation(struct inc *s, struct inc_table *t, const struct p2d_rel 
                        const struct p2d_reldiff *diff)
 {
     char desc[2048];
-    bool replanned = false, changed;
+    bool changed;
     int rc;
 
     if (diff->flags == 0 && t->layout_ok && t->relid == rel->relid)
@@ -887,6 +1009,27 @@ static int on_relation(struct inc *s, struct inc_table *t, const struct p2d_rel 
     free_layout(t);
     if (rel->ncols > MAX_COLS)
         return P2D_EINVAL;
+    /* Re-plan from the catalog, once and before the layout borrows the
+     * plan's names, when the stream carries a column the plan lacks or
+     * Doris has one the stream lacks (ADD / DROP COLUMN). */
+    {
+        bool need = false;
+
+        for (int j = 0; j < rel->ncols && !need; j++)
+            need = ddl_col_of(t->ddl, t->cat, rel->cols[j].name) == NULL;
+        for (int i = 0; i < t->ndoris && !need; i++) {
+            bool in_stream = false;
+
+            for (int j = 0; j < rel->ncols && !in_stream; j++) {
+                const struct p2d_ddl_column *dc = ddl_col_of(t->ddl, t->cat, rel->cols[j].name);
+
+                in_stream = dc && strcasecmp(dc->name, t->doris_cols[i]) == 0;
+            }
+            need = !in_stream;
+        }
+        if (need && (rc = replan_table(s, t)) != 0)
+            return rc;
+    }
     t->cols = calloc((size_t)rel->ncols + 1, sizeof(*t->cols));
     t->rel_pos = calloc((size_t)rel->ncols + 1, sizeof(*t->rel_pos));
     t->layout_of = calloc((size_t)rel->ncols + 1, sizeof(*t->layout_of));
@@ -896,12 +1039,6 @@ static int on_relation(struct inc *s, struct inc_table *t, const struct p2d_rel 
     for (int j = 0; j < rel->ncols; j++) {
         const struct p2d_ddl_column *dc = ddl_col_of(t->ddl, t->cat, rel->cols[j].name);
 
-        if (!dc && !replanned) {
-            if ((rc = replan_table(s, t)) != 0)
-                return rc;
-            replanned = true;
-            dc = ddl_col_of(t->ddl, t->cat, rel->cols[j].name);
-        }
         if (!dc) {
             P2D_ERROR(MOD,
                       "table \"%s\": column \"%s\" is in the stream but no longer in the source "
@@ -945,11 +1082,30 @@ static int on_relation(struct inc *s, struct inc_table *t, const struct p2d_rel 
             continue;
         dc = ddl_col_of(t->ddl, t->cat, rel->cols[t->rel_pos[c]].name);
         p2d_buf_init(&q, 1 << 20);
-        rc = p2d_ddl_alter_add_column(t->ddl, dc->name, &dc->d,
-                                      t->cat->columns[dc->source].type_display, &q, err,
-                                      sizeof(err));
+        {
+            /* the plan (from the catalog of now) has the column already:
+             * render the ALTER against the plan without it */
+            struct p2d_ddl_table without = *t->ddl;
+            struct p2d_ddl_column *kept = calloc(t->ddl->ncolumns, sizeof(*kept));
+
+            if (!kept) {
+                p2d_buf_fini(&q);
+                return P2D_ENOMEM;
+            }
+            without.ncolumns = 0;
+            for (size_t i = 0; i < t->ddl->ncolumns; i++)
+                if (strcasecmp(t->ddl->columns[i].name, dc->name) != 0)
+                    kept[without.ncolumns++] = t->ddl->columns[i];
+            without.columns = kept;
+            rc = p2d_ddl_alter_add_column(&without, dc->name, &dc->d,
+                                          t->cat->columns[dc->source].type_display, &q, err,
+                                          sizeof(err));
+            free(kept);
+        }
         if (rc == 0 && q.len == 0)
             rc = P2D_EINVAL;
+        if (rc == 0)
+            rc = add_missing_default(s, t, dc, &q);
         if (rc == 0)
             rc = run_doris(s, t, (const char *)q.data);
         else if (rc == P2D_EINVAL)
@@ -966,11 +1122,6 @@ static int on_relation(struct inc *s, struct inc_table *t, const struct p2d_rel 
 
         for (int c = 0; c < t->ncols; c++)
             in_stream = in_stream || strcasecmp(t->cols[c].enc.name, t->doris_cols[i]) == 0;
-        if (!in_stream && !replanned) {
-            if ((rc = replan_table(s, t)) != 0)
-                return rc;
-            replanned = true;
-        }
         in_source = in_stream || p2d_ddl_column_index(t->ddl, t->doris_cols[i]) >= 0;
         if (in_stream || in_source) {
             i++;
@@ -1130,6 +1281,23 @@ static int on_change(struct inc *s, const struct p2d_pgmsg *m, uint64_t lsn)
                     s->row[c] = s->oldrow[c];
         /* A changed key: the old key goes first. On a table without a key
          * (Duplicate, REPLICA IDENTITY FULL) the old row is marked deleted. */
+        if (!keyless && !key_equal(t, s->row, s->oldrow)) {
+            for (int c = 0; c < t->ncols; c++) {
+                if (s->row[c].kind != P2D_PGVAL_UNCHANGED)
+                    continue;
+                /* the new key's row needs the value, and it is neither in
+                 * the stream nor under the new key in Doris */
+                P2D_ERROR(MOD,
+                          "table \"%s\": an UPDATE changed the key and left the TOASTed value "
+                          "of column \"%s\" unchanged; with REPLICA IDENTITY %s the value is "
+                          "not in the WAL, so the row under the new key cannot be written "
+                          "whole; hint: ALTER TABLE %s REPLICA IDENTITY FULL, then resync the "
+                          "table (or restart the sync if no such row was written yet)",
+                          t->name, t->cols[c].enc.name,
+                          t->cat->replident == 'i' ? "USING INDEX" : "DEFAULT", t->name);
+                return P2D_ESOURCE;
+            }
+        }
         if (keyless ? m->u.change.old_kind == 'O' : !key_equal(t, s->row, s->oldrow)) {
             rc = add_change(s, t, P2D_CDC_DELETE, s->oldrow, lsn);
             if (rc != 0)
@@ -1297,6 +1465,7 @@ static void slot_status(struct inc *s)
              s->o->slot);
     if (p2d_pg_exec(s->o->src, sql, "cannot read the slot's status", &r, &e) != 0) {
         P2D_WARN(MOD, "%s", e.message);
+        PQreset(s->o->src); /* a new session for the next time */
         return;
     }
     if (PQntuples(r) == 1) {

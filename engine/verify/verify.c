@@ -1183,8 +1183,10 @@ static int compare_sample(struct verify *v, const struct vt *t, struct tally *ty
  * the stream (_is_deleted, _version, _record_id, see cdc/batcher.h), so
  * its source state is: with a source key, the keys whose latest row (by
  * _version, then _record_id) is not a delete marker; without one, every
- * row minus twice the delete markers (a marker carries the old row and
- * cancels one copy of it; an update is a marker plus the new row).
+ * distinct change row minus twice the delete markers (a marker carries the
+ * old row and cancels one copy of it; an update is a marker plus the new
+ * row; DISTINCT drops the copies a replay after a crash appends again,
+ * which are identical down to _record_id).
  */
 static void dup_count_query(const struct vt *t, char *q, size_t qsz)
 {
@@ -1213,7 +1215,7 @@ static void dup_count_query(const struct vt *t, char *q, size_t qsz)
     else
         snprintf(q, qsz,
                  "SELECT count(*) - 2 * coalesce(sum(CASE WHEN `_is_deleted` THEN 1 ELSE 0 END), "
-                 "0) FROM %s",
+                 "0) FROM (SELECT DISTINCT * FROM %s) AS log",
                  t->dr_from);
 }
 
