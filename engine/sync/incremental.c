@@ -645,7 +645,9 @@ static void seal_table(struct inc *s, struct inc_table *t)
             t->head = l;
         t->tail = l;
         t->queued_bytes += l->body.len;
-        if (l != t->head && s->held_bytes + l->body.len > (size_t)s->job->memory &&
+        /* spill at half the budget, so that open batches still fit under
+         * it and the stream keeps reading while Doris catches up */
+        if (l != t->head && s->held_bytes + l->body.len > (size_t)s->job->memory / 2 &&
             spill_body(s, t, l) == 0)
             continue;
         s->held_bytes += l->body.len;
