@@ -51,7 +51,7 @@
 #include "xfer/ring.h"
 
 #define MOD            "sync"
-#define BATCH_BYTES    (1024 * 1024)
+#define BATCH_BYTES    (256 * 1024)
 #define MIN_BATCHES    4 /* per reader */
 #define BACKOFF_MAX_S  60
 #define TICK_MS        200
@@ -1308,7 +1308,8 @@ static int run_full(struct fl *fl)
         if (p2d_state_set_phase(fl->st, next) != 0)
             P2D_WARN(MOD, "%s", p2d_state_errmsg(fl->st));
     }
-    summary(fl);
+    if (job->modes & P2D_MODE_FULL)
+        summary(fl);
     return code;
 }
 

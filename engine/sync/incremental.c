@@ -783,7 +783,11 @@ static int read_doris_cols(struct inc *s, struct inc_table *t)
     p2d_doris_quote_ident(t->ddl->table, q2, sizeof(q2));
     snprintf(stmt, sizeof(stmt), "DESC %s.%s", q1, q2);
     if (p2d_doris_sql_exec(s->o->sql, t->ddl->database, stmt, &data, &f, err, sizeof(err)) != 0) {
-        P2D_ERROR(MOD, "cannot read the columns of \"%s\": %s", t->dest, err);
+        P2D_ERROR(MOD,
+                  "cannot read the columns of \"%s\": %s; hint: the stream needs the Doris "
+                  "tables: create them with pg2doris sync --mode schema (same flags), then run "
+                  "this again",
+                  t->dest, err);
         return P2D_EDEST;
     }
     rows = p2d_doris_rows(data);
@@ -1654,7 +1658,7 @@ static int setup_tables(struct inc *s)
             p2d_state_plan_free(&plan);
             return P2D_EXIT_DEST;
         }
-        t->last_send_ns = now_ns();
+        t->last_send_ns = 0; /* the first load of a run may go at once */
     }
     p2d_state_plan_free(&plan);
     return P2D_EXIT_OK;
