@@ -22,6 +22,17 @@
 #       M_EMU_CPU (CPU s used by doris-emu PID meanwhile, "" without --emu).
 #       Returns CMD's exit status. Ctrl-C or TERM stops CMD's process group.
 #   bench_cpu_of PID...             user+sys CPU seconds used so far
+#   bench_pg_cpu                    the same for PostgreSQL (postmaster, reaped
+#                                   and live children)
+# Background and long commands (each in its own process group, stopped on
+# exit, failure, Ctrl-C and TERM):
+#   bench_bg VAR CMD...             starts CMD in the background; VAR = its pid
+#                                   (= its process group)
+#   bench_bg_stop PID [SIGNAL]      signals its group (default TERM), waits up to
+#                                   30 s (then KILL); returns CMD's exit status
+#   bench_fg CMD...                 runs CMD and waits for it; an interrupt stops
+#                                   its group at once (a foreground command would
+#                                   delay the TERM trap until it ends)
 # Machine and versions:
 #   bench_machine_json              JSON object (cached in $H_TMP/machine.json)
 #   bench_machine_text              the same, two lines for humans
@@ -33,6 +44,7 @@
 # shellcheck shell=bash
 
 BENCH_CHILD=""
+BENCH_BG=()
 
 bench_init() {
     . "$root/tests/harness/lib.sh"
@@ -49,8 +61,42 @@ bench_cleanup() {
         kill -KILL -- "-$BENCH_CHILD" 2>/dev/null
         wait "$BENCH_CHILD" 2>/dev/null
     fi
+    local p
+    for p in "${BENCH_BG[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done
+    for p in "${BENCH_BG[@]}"; do
+        for _ in $(seq 50); do kill -0 -- "-$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL -- "-$p" 2>/dev/null
+    done
     (exit "$rc")
     h_cleanup
+}
+
+bench_bg() {
+    local var=$1
+    shift
+    setsid "$@" &
+    printf -v "$var" '%s' "$!"
+    BENCH_BG+=("$!")
+}
+
+bench_bg_stop() {
+    local pid=$1 sig=${2:-TERM} rc=0 p keep=()
+    kill "-$sig" -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null || rc=$?
+    for p in "${BENCH_BG[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+    BENCH_BG=("${keep[@]}")
+    return "$rc"
+}
+
+bench_fg() {
+    local rc=0
+    setsid "$@" &
+    BENCH_CHILD=$!
+    wait "$BENCH_CHILD" || rc=$?
+    BENCH_CHILD=""
+    return "$rc"
 }
 
 bench_pg_start() {
