@@ -645,9 +645,10 @@ static void seal_table(struct inc *s, struct inc_table *t)
             t->head = l;
         t->tail = l;
         t->queued_bytes += l->body.len;
-        /* spill at half the budget, so that open batches still fit under
-         * it and the stream keeps reading while Doris catches up */
-        if (l != t->head && s->held_bytes + l->body.len > (size_t)s->job->memory / 2 &&
+        /* spill from a quarter of the budget: open batches, the body being
+         * sealed and one read back from the spill file all fit beside it,
+         * and the stream keeps reading while Doris catches up */
+        if (l != t->head && s->held_bytes + l->body.len > (size_t)s->job->memory / 4 &&
             spill_body(s, t, l) == 0)
             continue;
         s->held_bytes += l->body.len;
@@ -1771,7 +1772,7 @@ static int loop(struct inc *s)
             if (ms < timeout)
                 timeout = (int)ms;
         }
-        if (s->held_bytes > (size_t)s->job->memory || s->throttle_until_ns > now_ns()) {
+        if (s->held_bytes > (size_t)s->job->memory / 2 || s->throttle_until_ns > now_ns()) {
             /* over the budget or the throttles: let Doris catch up, or the
              * clock, before reading more */
             struct pollfd p = {.fd = s->efd, .events = POLLIN};
@@ -1860,7 +1861,11 @@ int p2d_incremental_run(const struct p2d_inc_opts *o)
         goto out;
     }
     p2d_pgmsg_init(&s.msg, s.vals, 2 * MAX_COLS, s.relcols, MAX_COLS);
-    s.batch_limit = (size_t)(o->job->memory / 4);
+    /* --memory bounds the whole process's buffers: a batch is a sixteenth
+     * (4 MiB of the smallest budget, 8 MiB of the default), held changes
+     * spill beyond a quarter, reading pauses beyond half (if spilling
+     * fails); sealing copies one batch, sending reads one body back */
+    s.batch_limit = (size_t)(o->job->memory / 16);
     if ((int64_t)s.batch_limit > o->job->bytes_per_load)
         s.batch_limit = (size_t)o->job->bytes_per_load;
     if (s.batch_limit < (1u << 20))
