@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* p2d_field.flags */
 #define P2D_FIELD_NULL          0x01 /* SQL NULL (the field was exactly \N) */
 #define P2D_FIELD_HAS_BACKSLASH 0x02 /* COPY escapes inside: unescape before use */
@@ -61,5 +65,70 @@ int p2d_copy_unescape(const char *src, uint32_t len, char *dst, uint32_t *outlen
 /* Length of the unescaped value of src[0..len) (same rules), or -1 on a
  * trailing backslash. */
 int64_t p2d_copy_unescaped_len(const char *src, uint32_t len);
+
+/*
+ * For scanners that take the common row without splitting it into fields
+ * (the encoder's COPY-to-CSV path, xfer/encode.h): the bytes of a 16-byte
+ * block that matter to the splitter, as bit masks (bit i for byte i).
+ * Returns the mask of '\\', '"', '\r' and '\n'; *tabs gets the mask of
+ * TAB. Inline because they run once per 16 bytes of every row; SSE2 does a
+ * block in one load and five compares.
+ *
+ * p2d__copy_block16_masks: the 16 bytes at p, all of them inside the row.
+ */
+static inline uint32_t p2d__copy_block16_masks(const uint8_t *p, uint32_t *tabs)
+{
+#if defined(__SSE2__)
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i other = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
+
+    *tabs = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
+    return (uint32_t)_mm_movemask_epi8(other);
+#else
+    uint32_t t = 0, other = 0;
+
+    for (int i = 0; i < 16; i++) {
+        t |= (uint32_t)(p[i] == '\t') << i;
+        other |= (uint32_t)(p[i] == '\\' || p[i] == '"' || p[i] == '\r' || p[i] == '\n') << i;
+    }
+    *tabs = t;
+    return other;
+#endif
+}
+
+/*
+ * p2d__copy_block_masks: the block p[base..base + 16) of a row of n bytes,
+ * which may end inside it (bits only for base + i < n). Requires base < n.
+ * Near the end of a row of 16 bytes or more the last 16 bytes are loaded and
+ * those before base dropped, so nothing past p + n is read.
+ */
+static inline uint32_t p2d__copy_block_masks(const uint8_t *p, size_t base, size_t n,
+                                             uint32_t *tabs)
+{
+    if (n >= 16) {
+        size_t at = n - base < 16 ? n - 16 : base;
+        unsigned shift = (unsigned)(base - at);
+        uint32_t other = p2d__copy_block16_masks(p + at, tabs);
+
+        *tabs >>= shift;
+        return other >> shift;
+    }
+    {
+        uint32_t t = 0, other = 0;
+        size_t end = n - base;
+
+        for (size_t i = 0; i < end; i++) {
+            uint8_t c = p[base + i];
+
+            t |= (uint32_t)(c == '\t') << i;
+            other |= (uint32_t)(c == '\\' || c == '"' || c == '\r' || c == '\n') << i;
+        }
+        *tabs = t;
+        return other;
+    }
+}
 
 #endif

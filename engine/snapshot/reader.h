@@ -10,8 +10,9 @@
  * TRANSACTION SNAPSHOT '<S2>' (or no import when no snapshot is given: a
  * plain REPEATABLE READ transaction per connection, for tests and for
  * --mode full without CDC). Per range it runs the task's COPY (SELECT ...)
- * TO STDOUT (text), splits each CopyData row (copy_decode), encodes it
- * (encode, CSV or JSON) straight into a batch from the pool, and pushes
+ * TO STDOUT (text), copies each CSV row that needs no change into a batch
+ * from the pool as it is (p2d_encode_copy_row), splits (copy_decode) and
+ * encodes (encode, CSV or JSON) the other rows into the batch, and pushes
  * full batches, tagged with the task's load, into the task's ring. Every
  * range ends with exactly one end batch, even when empty, failed or
  * cancelled. A range that was not read completely ends with an end batch

@@ -15,6 +15,16 @@
  * protects the next byte, TAB and LF are data). A text equal to \N is thus
  * written "\\N", which Doris reads as the two bytes \N, not as NULL.
  *
+ * COPY-to-CSV path (p2d_encode_copy_row, the reader's first try): the same
+ * whole-row verdict taken straight from the COPY text, without splitting it
+ * into fields first. 16-byte blocks give the TABs, and each field is checked
+ * against its column (fast_value_ok, shared with csv_fast_span) as its TAB
+ * is found; a row whose bytes include a backslash, '"', CR or inner newline
+ * is scanned again byte by byte (a whole-field \N is a NULL and passes). A
+ * row that passes is copied as one block; any other row goes to
+ * p2d_copy_decode + p2d_encode_row, so every output byte is still the
+ * per-field path's (tests/unit/xfer/encode_test.c compares them).
+ *
  * JSON documents in CSV: Doris unescapes only string columns (§1.7), so a
  * JSON value is written unenclosed. TAB/CR/LF can only be whitespace
  * between JSON tokens (raw control bytes are invalid inside JSON strings),
@@ -40,8 +50,9 @@ struct p2d_encoder {
     uint32_t *key_off;
     struct p2d_buf scratch; /* unescaped values, reused */
     /* CSV and every column's rule can leave a clean field unchanged: a row
-     * may take the whole-row fast path (csv_fast_span) */
+     * may take the whole-row fast path (csv_fast_span, p2d_encode_copy_row) */
     bool csv_fast;
+    struct fast_col *fast; /* per column: what a value must be to pass unchanged */
 };
 
 /* ---- evaluation ---------------------------------------------------------- */
@@ -542,6 +553,66 @@ static int put_extra(struct row_ctx *x, const struct p2d_extra_value *e)
     return json_put_string(x, e->text, e->len, &bad);
 }
 
+/* What a clean value (no escape, '"' or CR in its COPY text) of a column
+ * must be for its rule to pass it unchanged, with no issue: a length in
+ * [min_len, max_len] and the check. */
+enum fast_check {
+    FC_LEN,       /* TEXT (max_len: its byte limit), INT (not empty) */
+    FC_NUMBER,    /* DECIMAL, FLOAT: not empty, not NaN / Infinity */
+    FC_DATE,      /* YYYY-MM-DD */
+    FC_TIMESTAMP, /* YYYY-MM-DD HH:MM:SS[.f] */
+    FC_NEVER,     /* BOOL, TIMESTAMPTZ, JSON: always rewritten */
+};
+
+struct fast_col {
+    uint32_t min_len;
+    uint32_t max_len;
+    enum fast_check check;
+};
+
+static struct fast_col fast_col_of(const struct p2d_encode_col *col)
+{
+    switch (col->rule) {
+    case P2D_VR_TEXT:
+        return (struct fast_col){0, col->max_bytes ? col->max_bytes : UINT32_MAX, FC_LEN};
+    case P2D_VR_INT:
+        return (struct fast_col){1, UINT32_MAX, FC_LEN};
+    case P2D_VR_DECIMAL:
+    case P2D_VR_FLOAT:
+        return (struct fast_col){1, UINT32_MAX, FC_NUMBER};
+    case P2D_VR_DATE:
+        return (struct fast_col){10, 10, FC_DATE};
+    case P2D_VR_TIMESTAMP:
+        return (struct fast_col){19, UINT32_MAX, FC_TIMESTAMP};
+    case P2D_VR_BOOL:
+    case P2D_VR_TIMESTAMPTZ:
+    case P2D_VR_JSON:
+        break;
+    }
+    return (struct fast_col){0, 0, FC_NEVER};
+}
+
+/* The clean value p[0..n) passes column fc's rule unchanged (the same
+ * verdict as eval() with no issue and an identical CSV field). */
+static inline bool fast_value_ok(const struct fast_col *fc, const char *p, uint32_t n)
+{
+    if (n - fc->min_len > fc->max_len - fc->min_len) /* unsigned: n outside the range */
+        return false;
+    switch (fc->check) {
+    case FC_LEN:
+        return true;
+    case FC_NUMBER:
+        return !is_nan_or_inf(p, n);
+    case FC_DATE:
+        return p[4] == '-';
+    case FC_TIMESTAMP:
+        return p[4] == '-' && is_digit(p[n - 1]);
+    case FC_NEVER:
+        break;
+    }
+    return false;
+}
+
 /*
  * CSV whole-row fast path. When every field is one the per-field path would
  * copy unchanged (NULL, or no escape / '"' / CR and a value its rule passes
@@ -558,7 +629,6 @@ static bool csv_fast_span(const struct p2d_encoder *enc, const struct p2d_field 
 
     for (int c = 0; c < enc->ncols; c++) {
         const struct p2d_field *f = &fields[c];
-        const struct p2d_encode_col *col = &enc->cols[c];
         const char *p = f->p;
         uint32_t n = f->len;
 
@@ -568,33 +638,8 @@ static bool csv_fast_span(const struct p2d_encoder *enc, const struct p2d_field 
             prev_end = p + 2;
             continue;
         }
-        if (f->flags != 0)
+        if (f->flags != 0 || !fast_value_ok(&enc->fast[c], p, n))
             return false;
-        switch (col->rule) {
-        case P2D_VR_TEXT:
-            if (col->max_bytes && n > col->max_bytes)
-                return false;
-            break;
-        case P2D_VR_INT:
-            if (n == 0)
-                return false;
-            break;
-        case P2D_VR_DECIMAL:
-        case P2D_VR_FLOAT:
-            if (n == 0 || is_nan_or_inf(p, n))
-                return false;
-            break;
-        case P2D_VR_DATE:
-            if (n != 10 || p[4] != '-')
-                return false;
-            break;
-        case P2D_VR_TIMESTAMP:
-            if (n < 19 || p[4] != '-' || !is_digit(p[n - 1]))
-                return false;
-            break;
-        default:
-            return false;
-        }
         prev_end = p + n;
     }
     *start = fields[0].p;
@@ -602,35 +647,13 @@ static bool csv_fast_span(const struct p2d_encoder *enc, const struct p2d_field 
     return true;
 }
 
-static int encode_row(struct row_ctx *x, const struct p2d_field *fields,
-                      const struct p2d_extra_value *extra, int delete_sign)
+/* After the columns: extra values, the delete sign, '}' (JSON), '\n'. */
+static int put_row_tail(struct row_ctx *x, const struct p2d_extra_value *extra, int delete_sign)
 {
     struct p2d_encoder *enc = x->enc;
     bool csv = enc->format == P2D_ENCODE_CSV;
-    const char *span_start, *span_end;
     int rc = 0;
 
-    if (enc->csv_fast && csv_fast_span(enc, fields, &span_start, &span_end)) {
-        if ((rc = put(x, span_start, (size_t)(span_end - span_start))) != 0)
-            return rc;
-        goto extras;
-    }
-    for (int c = 0; c < enc->ncols; c++) {
-        struct val v;
-
-        if ((rc = eval(x, c, &fields[c], &v)) != 0)
-            return rc;
-        if (csv) {
-            rc = csv_field(x, c, &fields[c], &v);
-        } else if ((rc = put(x, enc->keys + enc->key_off[c],
-                             enc->key_off[c + 1] - enc->key_off[c])) == 0) {
-            rc = json_field(x, c, &fields[c], &v);
-        }
-        if (rc != 0)
-            return rc;
-    }
-    csv_flush_run(x, &rc);
-extras:
     for (int i = 0; rc == 0 && i < enc->nextra + (enc->delete_sign ? 1 : 0); i++) {
         int k = enc->ncols + i;
 
@@ -651,6 +674,39 @@ extras:
     if (rc == 0)
         rc = put_byte(x, '\n');
     return rc;
+}
+
+static int encode_row(struct row_ctx *x, const struct p2d_field *fields,
+                      const struct p2d_extra_value *extra, int delete_sign)
+{
+    struct p2d_encoder *enc = x->enc;
+    bool csv = enc->format == P2D_ENCODE_CSV;
+    const char *span_start, *span_end;
+    int rc = 0;
+
+    if (enc->csv_fast && csv_fast_span(enc, fields, &span_start, &span_end)) {
+        if ((rc = put(x, span_start, (size_t)(span_end - span_start))) != 0)
+            return rc;
+        return put_row_tail(x, extra, delete_sign);
+    }
+    for (int c = 0; c < enc->ncols; c++) {
+        struct val v;
+
+        if ((rc = eval(x, c, &fields[c], &v)) != 0)
+            return rc;
+        if (csv) {
+            rc = csv_field(x, c, &fields[c], &v);
+        } else if ((rc = put(x, enc->keys + enc->key_off[c],
+                             enc->key_off[c + 1] - enc->key_off[c])) == 0) {
+            rc = json_field(x, c, &fields[c], &v);
+        }
+        if (rc != 0)
+            return rc;
+    }
+    csv_flush_run(x, &rc);
+    if (rc != 0)
+        return rc;
+    return put_row_tail(x, extra, delete_sign);
 }
 
 int p2d_encode_row(struct p2d_encoder *enc, const struct p2d_field *fields, int nfields,
@@ -676,6 +732,133 @@ int p2d_encode_row(struct p2d_encoder *enc, const struct p2d_field *fields, int 
     if (rc != 0)
         out->len = row_start;
     return rc;
+}
+
+/*
+ * The exact scan of p2d_encode_copy_row, for rows whose fields hold a
+ * backslash, '"', CR or newline: every special byte in order, as the
+ * splitter sees them. A field that is exactly \N is NULL (passes); any
+ * other backslash, a '"' or CR, or a newline before the end fails the row.
+ */
+__attribute__((noinline)) static bool copy_row_exact(const struct p2d_encoder *enc,
+                                                     const uint8_t *p, size_t n)
+{
+    size_t base = 0, start = 0;
+    uint32_t tabs, mask = p2d__copy_block_masks(p, 0, n, &tabs) | tabs;
+    bool null = false;
+    int c = 0;
+
+    for (;;) {
+        size_t k;
+
+        while (mask == 0) {
+            base += 16;
+            if (base >= n)
+                return false; /* unreachable: p[n - 1] is a newline */
+            mask = p2d__copy_block_masks(p, base, n, &tabs) | tabs;
+        }
+        k = base + (size_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        if (p[k] == '\\') {
+            /* p[n - 1] is '\n', so p[k + 1] exists, and p[k + 2] when p[k + 1] is 'N' */
+            if (k != start || p[k + 1] != 'N' || (p[k + 2] != '\t' && p[k + 2] != '\n'))
+                return false;
+            null = true; /* 'N' is no special byte: there is no bit to clear */
+            continue;
+        }
+        if (p[k] == '"' || p[k] == '\r' || c == enc->ncols)
+            return false;
+        if (!null && !fast_value_ok(&enc->fast[c], (const char *)p + start, (uint32_t)(k - start)))
+            return false;
+        c++;
+        if (p[k] == '\n')
+            return k == n - 1 && c == enc->ncols;
+        start = k + 1;
+        null = false;
+    }
+}
+
+/* One block's TABs: each ends field *c, checked at once. false: a field
+ * fails, or there are more fields than columns. */
+static inline bool copy_block_fields(const struct fast_col *fast, int last, const uint8_t *p,
+                                     size_t base, uint32_t tabs, int *c, size_t *start)
+{
+    while (tabs) {
+        size_t k = base + (size_t)__builtin_ctz(tabs);
+
+        tabs &= tabs - 1;
+        if (*c == last ||
+            !fast_value_ok(&fast[*c], (const char *)p + *start, (uint32_t)(k - *start)))
+            return false;
+        (*c)++;
+        *start = k + 1;
+    }
+    return true;
+}
+
+/*
+ * The common row of p2d_encode_copy_row, m bytes without its newline: 1
+ * when it is one the whole-row fast path copies, 0 when it is not, -1 when
+ * a byte other than TAB ('\\', '"', CR, LF) needs the exact scan. One
+ * pass over 16-byte blocks: the block's TABs end fields, each checked
+ * against its column at once.
+ */
+static int copy_row_clean(const struct p2d_encoder *enc, const uint8_t *p, size_t m)
+{
+    const struct fast_col *fast = enc->fast;
+    int last = enc->ncols - 1, c = 0;
+    size_t base = 0, start = 0;
+    uint32_t tabs;
+
+    for (; m - base >= 16; base += 16) {
+        if (p2d__copy_block16_masks(p + base, &tabs) != 0)
+            return -1;
+        if (!copy_block_fields(fast, last, p, base, tabs, &c, &start))
+            return 0;
+    }
+    if (base < m) {
+        if (p2d__copy_block_masks(p, base, m, &tabs) != 0)
+            return -1;
+        if (!copy_block_fields(fast, last, p, base, tabs, &c, &start))
+            return 0;
+    }
+    return c == last && fast_value_ok(&fast[last], (const char *)p + start, (uint32_t)(m - start));
+}
+
+/*
+ * The COPY-to-CSV path: copy_row_clean, and for a row with a backslash,
+ * '"', CR or inner newline copy_row_exact. A row that passes is its own
+ * body line, so it is copied as one block.
+ */
+int p2d_encode_copy_row(struct p2d_encoder *enc, const char *row, size_t n,
+                        const struct p2d_extra_value *extra, int delete_sign, struct p2d_buf *out,
+                        bool *written)
+{
+    const uint8_t *p = (const uint8_t *)row;
+    size_t m, row_start = out->len;
+    int rc;
+
+    *written = false;
+    if (!enc->csv_fast || n == 0 || n > UINT32_MAX || p[n - 1] != '\n' ||
+        (enc->nextra > 0 && !extra))
+        return 0;
+    m = n - 1; /* the fields: the row without its newline */
+    rc = copy_row_clean(enc, p, m);
+    if (rc == 0 || (rc < 0 && !copy_row_exact(enc, p, n)))
+        return 0;
+    if (enc->nextra == 0 && !enc->delete_sign) {
+        if ((rc = p2d_buf_append(out, row, n)) != 0)
+            return rc;
+    } else {
+        struct row_ctx x = {.enc = enc, .out = out};
+
+        if ((rc = put(&x, row, m)) != 0 || (rc = put_row_tail(&x, extra, delete_sign)) != 0) {
+            out->len = row_start;
+            return rc;
+        }
+    }
+    *written = true;
+    return 0;
 }
 
 /* ---- setup --------------------------------------------------------------- */
@@ -725,7 +908,8 @@ struct p2d_encoder *p2d_encoder_create(enum p2d_encode_format format,
     p2d_buf_init(&keys, 0);
     enc->cols = calloc((size_t)ncols + 1, sizeof *enc->cols);
     enc->key_off = calloc((size_t)nkeys + 1, sizeof *enc->key_off);
-    if (!enc->cols || !enc->key_off)
+    enc->fast = calloc((size_t)ncols + 1, sizeof *enc->fast);
+    if (!enc->cols || !enc->key_off || !enc->fast)
         goto fail;
     /* names are only needed as JSON keys, which are built here */
     for (int i = 0; i < ncols; i++) {
@@ -760,10 +944,11 @@ void p2d_encoder_set_fast_path(struct p2d_encoder *enc, bool on)
     }
     enc->csv_fast = enc->format == P2D_ENCODE_CSV && enc->ncols > 0;
     /* BOOL, TIMESTAMPTZ and JSON values are always rewritten */
-    for (int i = 0; i < enc->ncols; i++)
-        if (enc->cols[i].rule == P2D_VR_BOOL || enc->cols[i].rule == P2D_VR_TIMESTAMPTZ ||
-            enc->cols[i].rule == P2D_VR_JSON)
+    for (int i = 0; i < enc->ncols; i++) {
+        enc->fast[i] = fast_col_of(&enc->cols[i]);
+        if (enc->fast[i].check == FC_NEVER)
             enc->csv_fast = false;
+    }
 }
 
 void p2d_encoder_destroy(struct p2d_encoder *enc)
@@ -773,6 +958,7 @@ void p2d_encoder_destroy(struct p2d_encoder *enc)
     p2d_buf_fini(&enc->scratch);
     free(enc->keys);
     free(enc->key_off);
+    free(enc->fast);
     free(enc->cols);
     free(enc);
 }

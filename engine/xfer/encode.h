@@ -97,4 +97,21 @@ int p2d_encode_row(struct p2d_encoder *enc, const struct p2d_field *fields, int 
                    struct p2d_value_issue *issues, int issues_max, int *nissues)
     __attribute__((warn_unused_result));
 
+/*
+ * CSV fast path straight from COPY text, without p2d_copy_decode: row[0..n)
+ * is one CopyData message ('\n' last). When every field is one the
+ * whole-row fast path copies unchanged (no escape but a whole-field \N, no
+ * '"' or CR, a value its rule passes with no issue) and the field count is
+ * right, appends the row, then extra[0..nextra) and the delete sign as
+ * configured, to out and sets *written. Otherwise, including any malformed
+ * row and an encoder that is not CSV or has the fast path off, writes nothing
+ * and leaves *written false: decode the row and call p2d_encode_row, which
+ * produces the same bytes and reports issues and errors. Returns 0, or
+ * P2D_EFULL / P2D_ENOMEM (out unchanged) when a row that takes this path
+ * does not fit. Borrows row and extra until return.
+ */
+int p2d_encode_copy_row(struct p2d_encoder *enc, const char *row, size_t n,
+                        const struct p2d_extra_value *extra, int delete_sign, struct p2d_buf *out,
+                        bool *written) __attribute__((warn_unused_result));
+
 #endif

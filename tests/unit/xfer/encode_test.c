@@ -6,7 +6,9 @@
  * caps and error rollback, and the round-trip property: hostile values ->
  * PostgreSQL COPY text -> p2d_copy_decode -> CSV -> a reference parser
  * written from docs/doris-protocol.md §1.7 gives back the exact values
- * (JSON lines are checked with jansson the same way).
+ * (JSON lines are checked with jansson the same way). The COPY-to-CSV path
+ * (p2d_encode_copy_row) is compared with decode + encode on every row the
+ * other tests build, and on rows of every length around the 16-byte blocks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +179,45 @@ static struct p2d_encoder *make_encoder(enum p2d_encode_format fmt,
     return p2d_encoder_create(fmt, cols, n, NULL, 0, false);
 }
 
+/*
+ * p2d_encode_copy_row against the reference: the row decoded and encoded
+ * with the whole-row fast path off. When the COPY path writes, the reference
+ * must succeed with no issue and give the same bytes; when it does not,
+ * out must be unchanged. *taken counts the rows it wrote (may be NULL).
+ */
+static void copy_path_check(struct p2d_encoder *enc, const char *row, size_t n,
+                            const struct p2d_extra_value *ex, int del, int *failures, int *taken)
+{
+    struct p2d_field f[64];
+    struct p2d_value_issue is[4];
+    struct p2d_buf ref, got;
+    int nf = 0, ni = 0, rc_ref = -1, rc;
+    bool written = true;
+
+    p2d_buf_init(&ref, 0);
+    p2d_buf_init(&got, 0);
+    T_EQ_INT(p2d_buf_append(&ref, "prefix", 6), 0);
+    T_EQ_INT(p2d_buf_append(&got, "prefix", 6), 0);
+    if (p2d_copy_decode((const uint8_t *)row, n, f, 64, &nf) == 0) {
+        p2d_encoder_set_fast_path(enc, false);
+        rc_ref = p2d_encode_row(enc, f, nf, ex, del, &ref, is, 4, &ni);
+        p2d_encoder_set_fast_path(enc, true);
+    }
+    rc = p2d_encode_copy_row(enc, row, n, ex, del, &got, &written);
+    if (rc != 0 ||
+        (written && (rc_ref != 0 || ni != 0 || ref.len != got.len ||
+                     memcmp(ref.data, got.data, ref.len) != 0)) ||
+        (!written && got.len != 6)) {
+        (*failures)++;
+        fprintf(stderr, "COPY path differs: row \"%.*s\" rc %d written %d ref rc %d issues %d\n",
+                (int)n, row, rc, written, rc_ref, ni);
+    }
+    if (written && taken)
+        (*taken)++;
+    p2d_buf_fini(&ref);
+    p2d_buf_fini(&got);
+}
+
 /* ---- single values ----------------------------------------------------------- */
 
 struct value_case {
@@ -276,6 +317,16 @@ static void test_values(void)
             const char *want = fmt == P2D_ENCODE_CSV ? c->csv : c->json;
 
             snprintf(row, sizeof row, "%s\n", c->copy);
+            if (fmt == P2D_ENCODE_CSV) {
+                int failures = 0, taken = 0;
+
+                copy_path_check(enc, row, strlen(row), NULL, 0, &failures, &taken);
+                T_EQ_INT(failures, 0);
+                /* a value with a CSV issue or a rewrite never takes the COPY path */
+                if (taken && ((c->issue >= 0 && c->issue != P2D_ISSUE_BAD_UTF8) || c->rc != 0 ||
+                              strcmp(c->csv, c->copy) != 0))
+                    t_fail_at(__FILE__, __LINE__, "case %zu (%s) took the COPY path", i, c->copy);
+            }
             p2d_buf_init(&out, 0);
             T_EQ_INT(p2d_buf_append(&out, "prefix", 6), 0);
             T_EQ_INT(p2d_copy_decode((const uint8_t *)row, strlen(row), f, 2, &nf), 0);
@@ -346,6 +397,16 @@ static void test_lineitem_identity(void)
     T_CHECK(out.len == strlen(with_null) && memcmp(out.data, with_null, out.len) == 0);
     /* field count mismatch */
     T_EQ_INT(p2d_encode_row(enc, f, 15, NULL, 0, &out, NULL, 0, &ni), P2D_EPROTO);
+    /* the COPY path writes both rows as they are, without decoding them */
+    for (int k = 0; k < 2; k++) {
+        const char *r = k ? with_null : row;
+        bool written = false;
+
+        out.len = 0;
+        T_EQ_INT(p2d_encode_copy_row(enc, r, strlen(r), NULL, 0, &out, &written), 0);
+        T_CHECK(written);
+        T_CHECK(out.len == strlen(r) && memcmp(out.data, r, out.len) == 0);
+    }
     p2d_buf_fini(&out);
     p2d_encoder_destroy(enc);
 }
@@ -536,6 +597,7 @@ static void check_round_trip(const struct value *v, int nv, int alt, int *failur
     int nf, ni;
     bool bad_utf8 = false;
 
+    copy_path_check(csv, row, n, NULL, 0, failures, NULL);
     p2d_buf_init(&out, 0);
     if (p2d_copy_decode((const uint8_t *)row, n, f, 3, &nf) != 0 ||
         p2d_encode_row(csv, f, nf, NULL, 0, &out, iss, 3, &ni) != 0 || ni != 0 ||
@@ -731,6 +793,7 @@ static void fast_compare(struct p2d_encoder *enc, const char *row, const struct 
     struct p2d_buf out[2];
     int nf, rc[2], ni[2];
 
+    copy_path_check(enc, row, strlen(row), ex, del, failures, NULL);
     if (p2d_copy_decode((const uint8_t *)row, strlen(row), f, MAXF, &nf) != 0)
         return;
     for (int k = 0; k < 2; k++) {
@@ -860,6 +923,162 @@ static void test_fast_path_scattered(void)
     p2d_encoder_destroy(enc);
 }
 
+/*
+ * The COPY path's block scan: rows of every length from 0 to ~100 bytes, so
+ * TABs, specials and the row end fall at every position of a 16-byte block
+ * (and rows shorter than a block take the scalar masks), with clean and
+ * failing values, \N, escapes, quotes, CR, inner newlines and wrong field
+ * counts. Whatever the row, the COPY path agrees with the reference.
+ */
+static void test_copy_path_blocks(void)
+{
+    static const struct {
+        enum p2d_value_rule rule;
+        uint32_t max_bytes;
+    } shapes[][4] = {
+        {{P2D_VR_INT, 0}, {P2D_VR_TEXT, 8}, {P2D_VR_DATE, 0}, {P2D_VR_DECIMAL, 0}},
+        {{P2D_VR_TEXT, 0}, {P2D_VR_TIMESTAMP, 0}, {P2D_VR_FLOAT, 0}, {P2D_VR_TEXT, 3}},
+        {{P2D_VR_TEXT, 0}, {P2D_VR_TEXT, 0}, {P2D_VR_TEXT, 0}, {P2D_VR_TEXT, 0}},
+    };
+    /* field values; the first 10 (up to the date) are drawn most often */
+    static const char *const pieces[] = {
+        "7",
+        "-12",
+        "0.5",
+        "NaN",
+        "Infinity",
+        "-Inf",
+        "",
+        "\\N",
+        "\\N",
+        "1996-03-13",
+        "abc",
+        "abcdefghijk",
+        "a\\tb",
+        "q\"",
+        "r\r",
+        "\t",
+        "\n",
+        "x\\",
+        "2024-01-01 00:00:00",
+        "2024-01-01 00:00:00.5",
+        "1996/03/13",
+        "+Inf",
+    };
+    const struct p2d_extra_value extras[1] = {{"x\ty", 3, false, false}};
+    static const char *const extra_names[] = {"_e"};
+    size_t npieces = sizeof pieces / sizeof pieces[0];
+    uint64_t s = 12345;
+    int failures = 0, taken = 0, rows = 0;
+
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        struct p2d_encode_col cols[4];
+        struct p2d_encoder *enc[2];
+
+        for (int c = 0; c < 4; c++) {
+            memset(&cols[c], 0, sizeof cols[c]);
+            cols[c].name = "c";
+            cols[c].rule = shapes[t][c].rule;
+            cols[c].max_bytes = shapes[t][c].max_bytes;
+        }
+        enc[0] = p2d_encoder_create(P2D_ENCODE_CSV, cols, 4, NULL, 0, false);
+        enc[1] = p2d_encoder_create(P2D_ENCODE_CSV, cols, 4, extra_names, 1, true);
+        T_CHECK(enc[0] && enc[1]);
+        for (int iter = 0; iter < 6000; iter++) {
+            char row[512];
+            size_t n = 0;
+            int nf;
+
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            /* mostly 4 fields; sometimes 3 or 5 */
+            nf = (s >> 59) == 0 ? 3 : (s >> 59) == 1 ? 5 : 4;
+            for (int c = 0; c < nf; c++) {
+                size_t pick, pad;
+
+                s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+                pick = (s >> 61) < 4 ? (size_t)(s >> 33) % 10 : (size_t)(s >> 33) % npieces;
+                pad = (s >> 20) % 4 == 0 ? (size_t)(s >> 24) % 40 : 0;
+                if (c)
+                    row[n++] = '\t';
+                if (shapes[t][c < 4 ? c : 3].rule == P2D_VR_TEXT && pad) {
+                    memset(row + n, 'p', pad); /* text of any length */
+                    n += pad;
+                }
+                n += (size_t)snprintf(row + n, sizeof row - n, "%s", pieces[pick]);
+            }
+            row[n++] = '\n';
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            if ((s >> 58) == 0 && n > 1)
+                n--; /* no final newline */
+            else if ((s >> 58) == 1 && n > 2)
+                row[(s >> 20) % (n - 1)] = '\n'; /* a newline inside */
+            copy_path_check(enc[0], row, n, NULL, 0, &failures, &taken);
+            copy_path_check(enc[1], row, n, extras, iter & 1, &failures, NULL);
+            rows++;
+        }
+        p2d_encoder_destroy(enc[0]);
+        p2d_encoder_destroy(enc[1]);
+    }
+    T_EQ_INT(failures, 0);
+    T_CHECK(rows == 18000);
+    T_CHECK(taken > 2000); /* the clean rows do take it */
+}
+
+/* Rows the COPY path must leave alone, the encoders it must not run for,
+ * and a full buffer. */
+static void test_copy_path_edges(void)
+{
+    static const enum p2d_value_rule two_int[2] = {P2D_VR_INT, P2D_VR_INT};
+    static const enum p2d_value_rule with_bool[2] = {P2D_VR_INT, P2D_VR_BOOL};
+    static const char *const refused[] = {
+        "1\t2",      /* no final newline */
+        "1\n2\n",    /* a newline inside */
+        "1\t2\t3\n", /* too many fields */
+        "1\t2\t3\t4\t5\t6\t7\t8\t9\t10\t11\t12\t13\t14\t15\t16\t17\t18\n",
+        "1\n",     /* too few */
+        "1\t\\\n", /* a backslash escaping the newline */
+        "\\N\t\\Nx\n",
+        "\\N\t\\\n",
+        "1\t2\r\n",
+        "",
+    };
+    struct p2d_encoder *enc = make_encoder(P2D_ENCODE_CSV, two_int, 2, 0, false);
+    struct p2d_encoder *json = make_encoder(P2D_ENCODE_JSON, two_int, 2, 0, false);
+    struct p2d_encoder *b = make_encoder(P2D_ENCODE_CSV, with_bool, 2, 0, false);
+    struct p2d_buf out;
+    bool written;
+
+    p2d_buf_init(&out, 8);
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        written = true;
+        T_EQ_INT(p2d_encode_copy_row(enc, refused[i], strlen(refused[i]), NULL, 0, &out, &written),
+                 0);
+        T_CHECK(!written);
+    }
+    T_EQ_INT(out.len, 0);
+    /* NULLs pass as they are */
+    T_EQ_INT(p2d_encode_copy_row(enc, "\\N\t\\N\n", 6, NULL, 0, &out, &written), 0);
+    T_CHECK(written && out.len == 6 && memcmp(out.data, "\\N\t\\N\n", 6) == 0);
+    /* JSON, a rewritten column, the fast path off: never */
+    T_EQ_INT(p2d_encode_copy_row(json, "1\t2\n", 4, NULL, 0, &out, &written), 0);
+    T_CHECK(!written);
+    T_EQ_INT(p2d_encode_copy_row(b, "1\tt\n", 4, NULL, 0, &out, &written), 0);
+    T_CHECK(!written);
+    p2d_encoder_set_fast_path(enc, false);
+    T_EQ_INT(p2d_encode_copy_row(enc, "1\t2\n", 4, NULL, 0, &out, &written), 0);
+    T_CHECK(!written);
+    p2d_encoder_set_fast_path(enc, true);
+    T_EQ_INT(out.len, 6);
+    /* the cap: 6 + 4 > 8 leaves out unchanged */
+    T_EQ_INT(p2d_encode_copy_row(enc, "1\t2\n", 4, NULL, 0, &out, &written), P2D_EFULL);
+    T_CHECK(!written);
+    T_EQ_INT(out.len, 6);
+    p2d_buf_fini(&out);
+    p2d_encoder_destroy(enc);
+    p2d_encoder_destroy(json);
+    p2d_encoder_destroy(b);
+}
+
 int main(void)
 {
     test_values();
@@ -873,5 +1092,7 @@ int main(void)
     test_json_documents();
     test_fast_path_matches();
     test_fast_path_scattered();
+    test_copy_path_blocks();
+    test_copy_path_edges();
     return t_done();
 }
