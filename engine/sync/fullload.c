@@ -996,9 +996,9 @@ static int run_load(struct fl *fl, const char *snapshot)
         fl->writer_started = false;
         return P2D_EXIT_INTERNAL;
     }
-    P2D_INFO(MOD, "loading %zu range%s with %d readers, %d concurrent loads, %lld x 1 MiB buffers",
+    P2D_INFO(MOD, "loading %zu range%s with %d readers, %d concurrent loads, %lld x %d KiB buffers",
              ranges_left, ranges_left == 1 ? "" : "s", nreaders, wcfg.max_loads,
-             (long long)nbatches);
+             (long long)nbatches, BATCH_BYTES / 1024);
     fl->start_ns = fl->last_progress_ns = now_ns();
     for (size_t i = 0; i < fl->nranges; i++) {
         struct fl_range *r = &fl->ranges[i];
