@@ -1861,11 +1861,11 @@ int p2d_incremental_run(const struct p2d_inc_opts *o)
         goto out;
     }
     p2d_pgmsg_init(&s.msg, s.vals, 2 * MAX_COLS, s.relcols, MAX_COLS);
-    /* --memory bounds the whole process's buffers: a batch is a sixteenth
-     * (4 MiB of the smallest budget, 8 MiB of the default), held changes
+    /* --memory bounds the whole process's buffers: a batch is an eighth
+     * (8 MiB of a 64 MiB budget, 16 MiB of the default), held changes
      * spill beyond a quarter, reading pauses beyond half (if spilling
      * fails); sealing copies one batch, sending reads one body back */
-    s.batch_limit = (size_t)(o->job->memory / 16);
+    s.batch_limit = (size_t)(o->job->memory / 8);
     if ((int64_t)s.batch_limit > o->job->bytes_per_load)
         s.batch_limit = (size_t)o->job->bytes_per_load;
     if (s.batch_limit < (1u << 20))

@@ -16,7 +16,7 @@
  *   2. SIGTERM exits 0; verify --full matches; rows spot-checked.
  *
  * The bound: --memory (64 MiB) bounds the whole process. The streamer
- * seals a batch at --memory / 16 (4 MiB), spills waiting bodies once the
+ * seals a batch at --memory / 8 (8 MiB), spills waiting bodies once the
  * held changes pass --memory / 4 and stops reading at --memory / 2; the
  * body being sealed, one body read back from the spill file, libpq's and
  * libcurl's buffers, SQLite's page cache, jemalloc and the binary with its
@@ -158,8 +158,8 @@ int main(void)
             sc.polls, sc.max_memory / 1048576.0, sc.max_spilled / 1024.0);
     T_CHECK(sc.max_spilled > 0);
     /* held change bytes: half the budget, plus at most one open batch
-     * (--memory / 16) that fills before the stream pauses */
-    T_CHECK(sc.max_memory <= (double)BUDGET_MB * 1048576.0 * (0.5 + 1.0 / 16));
+     * (--memory / 8) that fills before the stream pauses */
+    T_CHECK(sc.max_memory <= (double)BUDGET_MB * 1048576.0 * (0.5 + 1.0 / 8));
     fprintf(stderr,
             "%d MB transaction (%lld rows, %lld bytes of WAL): committed in %.1f s, in Doris and"
             " acknowledged %.1f s after the commit; pg2doris peak RSS (VmHWM) %.1f MiB with"
