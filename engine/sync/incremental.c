@@ -112,6 +112,7 @@ struct inc_table {
     int ndoris;
     struct p2d_batcher *batch;
     int64_t last_send_ns;
+    int64_t batch_first_ns;       /* when the open batch got its first change */
     struct inc_load *head, *tail; /* sealed loads, oldest first; head may be in flight */
     size_t queued_bytes;
     struct p2d_spill *spill; /* sealed bodies waiting beyond the memory budget */
@@ -188,6 +189,7 @@ struct inc {
     struct p2d_bucket rows_tb, bytes_tb; /* --rows-per-sec, --mb-per-sec */
     int64_t throttle_until_ns;           /* do not read the stream before this */
     int64_t last_prune_ns;
+    uint64_t catchup_lsn; /* the source's WAL end when the stream (re)started */
 };
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -667,8 +669,19 @@ static void seal_due(struct inc *s)
 
         if (!t->batch || p2d_batcher_rows(t->batch) == 0)
             continue;
-        if (now - t->last_send_ns >= timeout || p2d_batcher_bytes(t->batch) >= s->batch_limit)
+        if (p2d_batcher_bytes(t->batch) >= s->batch_limit) {
             seal_table(s, t);
+            continue;
+        }
+        if (now - t->last_send_ns < timeout)
+            continue;
+        /* Catching up with the WAL that was there when the stream started:
+         * a batch that is neither full nor a batch timeout old waits for
+         * more, so a backlog goes out in full loads and not as a first
+         * small one that would hold the rest back for a batch timeout. */
+        if (s->server_lsn < s->catchup_lsn && now - t->batch_first_ns < timeout)
+            continue;
+        seal_table(s, t);
     }
 }
 
@@ -682,12 +695,17 @@ static int next_due_ms(struct inc *s, int limit)
         struct inc_load *l = t->head;
 
         if (t->batch && p2d_batcher_rows(t->batch) > 0) {
-            int64_t ms = (t->last_send_ns + timeout - now) / 1000000;
+            int64_t due = t->last_send_ns + timeout;
+
+            /* held while catching up (seal_due): due when a timeout old */
+            if (s->server_lsn < s->catchup_lsn && t->batch_first_ns + timeout > due)
+                due = t->batch_first_ns + timeout;
+            int64_t ms = (due - now) / 1000000;
 
             if (ms < best)
                 best = ms < 0 ? 0 : ms;
         }
-        if (l && !l->sent) {
+        if (l && !l->sent && l->due_ns > now) {
             int64_t ms = (l->due_ns - now) / 1000000;
 
             if (ms < best)
@@ -1244,6 +1262,8 @@ static int add_change(struct inc *s, struct inc_table *t, enum p2d_cdc_op op,
     if (rc != 0)
         return rc;
     s->held_bytes += p2d_batcher_bytes(t->batch) - before;
+    if (p2d_batcher_rows(t->batch) == 1)
+        t->batch_first_ns = now_ns();
     s->changes++;
     if (p2d_batcher_bytes(t->batch) >= s->batch_limit)
         seal_table(s, t);
@@ -1713,6 +1733,20 @@ static int connect_stream(struct inc *s)
             if (s->received_lsn < s->start_lsn)
                 s->received_lsn = s->start_lsn;
             s->last_feedback_ns = 0;
+            {
+                char v[64];
+                bool null = true;
+                struct p2d_pg_error e2;
+
+                if (PQstatus(s->o->src) == CONNECTION_BAD)
+                    PQreset(s->o->src);
+                s->catchup_lsn = 0;
+                if (p2d_pg_query_value(s->o->src, "SELECT pg_current_wal_insert_lsn()",
+                                       "cannot read the WAL position", v, sizeof(v), &null,
+                                       &e2) == 0 &&
+                    !null && p2d_pg_lsn_parse(v, &s->catchup_lsn) == 0)
+                    P2D_DEBUG(MOD, "catching up to %s", v);
+            }
             return P2D_EXIT_OK;
         }
         if (rc == P2D_ENOMEM)
