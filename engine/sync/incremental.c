@@ -189,7 +189,10 @@ struct inc {
     struct p2d_bucket rows_tb, bytes_tb; /* --rows-per-sec, --mb-per-sec */
     int64_t throttle_until_ns;           /* do not read the stream before this */
     int64_t last_prune_ns;
-    uint64_t catchup_lsn; /* the source's WAL end when the stream (re)started */
+    uint64_t catchup_lsn;     /* the source's WAL end when the stream (re)started */
+    int64_t ack_due_ns;       /* a position to store was put off until then (0: none) */
+    uint64_t pending_ack_lsn; /* that position, confirmed but not stored yet */
+    int64_t pending_ack_ts_us;
 };
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -355,10 +358,14 @@ static bool table_idle(const struct inc_table *t)
 /* Moves the flush LSN as far as the held records allow; stores it; sends it. */
 static void advance_ack(struct inc *s, bool force_feedback)
 {
-    uint64_t low = UINT64_MAX, ack = s->acked_lsn;
-    int64_t ts = s->acked_commit_ts_us;
+    /* confirmed commits already taken off the queue but not stored yet */
+    uint64_t low = UINT64_MAX,
+             ack = s->pending_ack_lsn > s->acked_lsn ? s->pending_ack_lsn : s->acked_lsn;
+    int64_t ts = s->pending_ack_lsn > s->acked_lsn ? s->pending_ack_ts_us : s->acked_commit_ts_us;
     bool all_idle = true;
     int64_t now = now_ns();
+
+    s->ack_due_ns = 0;
 
     for (size_t i = 0; i < s->ntables; i++) {
         uint64_t m = table_min_txn(&s->tables[i]);
@@ -389,8 +396,13 @@ static void advance_ack(struct inc *s, bool force_feedback)
 
         P2D_DEBUG(MOD, "ack %s -> %s (low txn %" PRIu64 ", %zu commits held, idle %d)",
                   lsn_str(s->acked_lsn, x), lsn_str(ack, y), low, s->ncommits, all_idle);
-        /* store at most every 200 ms (one fsync), but always when forced */
-        if (force_feedback || now - s->last_store_ns >= 200000000LL) {
+        /* store at most every 200 ms (one fsync), but always when forced;
+         * the loop wakes for a store it put off (ack_due_ns) */
+        s->pending_ack_lsn = ack;
+        s->pending_ack_ts_us = ts;
+        if (!force_feedback && now - s->last_store_ns < 200000000LL) {
+            s->ack_due_ns = s->last_store_ns + 200000000LL;
+        } else {
             if (p2d_state_lsn_set(s->o->st, ack) != 0) {
                 P2D_ERROR(MOD, "%s", p2d_state_errmsg(s->o->st));
                 fail(s, P2D_EXIT_STATE);
@@ -1800,6 +1812,12 @@ static int loop(struct inc *s)
         if (*s->o->stop || s->fatal)
             return 0;
         timeout = next_due_ms(s, 1000);
+        if (s->ack_due_ns > 0) {
+            int64_t ms = (s->ack_due_ns - now_ns()) / 1000000 + 1;
+
+            if (ms < timeout)
+                timeout = ms < 0 ? 0 : (int)ms;
+        }
         if (s->throttle_until_ns > now_ns()) {
             int64_t ms = (s->throttle_until_ns - now_ns()) / 1000000 + 1;
 
