@@ -191,6 +191,7 @@ struct inc {
     int64_t last_prune_ns;
     uint64_t catchup_lsn;     /* the source's WAL end when the stream (re)started */
     int64_t ack_due_ns;       /* a position to store was put off until then (0: none) */
+    size_t catchup_limit;     /* batch size limit while catching up */
     uint64_t pending_ack_lsn; /* that position, confirmed but not stored yet */
     int64_t pending_ack_ts_us;
 };
@@ -681,7 +682,11 @@ static void seal_due(struct inc *s)
 
         if (!t->batch || p2d_batcher_rows(t->batch) == 0)
             continue;
-        if (p2d_batcher_bytes(t->batch) >= s->batch_limit) {
+        /* While catching up, a batch is full at a quarter of the limit:
+         * loads then overlap with the decoding of the rest of the backlog
+         * instead of all waiting for its end. */
+        if (p2d_batcher_bytes(t->batch) >=
+            (s->server_lsn < s->catchup_lsn ? s->catchup_limit : s->batch_limit)) {
             seal_table(s, t);
             continue;
         }
@@ -1922,6 +1927,7 @@ int p2d_incremental_run(const struct p2d_inc_opts *o)
         s.batch_limit = (size_t)o->job->bytes_per_load;
     if (s.batch_limit < (1u << 20))
         s.batch_limit = 1u << 20;
+    s.catchup_limit = s.batch_limit / 4 > (1u << 20) ? s.batch_limit / 4 : (1u << 20);
     if (p2d_state_lsn_get(o->st, &s.acked_lsn) != 0) {
         P2D_ERROR(MOD, "%s", p2d_state_errmsg(o->st));
         code = P2D_EXIT_STATE;
