@@ -19,7 +19,6 @@
  *      --dest finds them through the fingerprint and creates no state;
  *   5. usage errors and a missing state directory.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -28,8 +27,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -57,51 +54,6 @@ static int run(const char *const *args, char **out)
     rc = it_run_pg2doris(args, log, NULL, 0, 0);
     *out = it_slurp(log);
     return rc;
-}
-
-/* Starts pg2doris with args in the background, output into log. */
-static pid_t spawn(const char *const *args, const char *log)
-{
-    char bin[512];
-    char *argv[64];
-    int n = 0;
-    pid_t pid;
-
-    snprintf(bin, sizeof(bin), "%s/pg2doris", t_env("P2D_BUILD_DIR"));
-    argv[n++] = bin;
-    for (int i = 0; args[i] && n < 63; i++)
-        argv[n++] = (char *)args[i];
-    argv[n] = NULL;
-    pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-        if (fd < 0)
-            _exit(127);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(bin, argv);
-        _exit(127);
-    }
-    T_CHECK(pid > 0);
-    return pid;
-}
-
-/* Waits up to 120 s for text in the file at path. */
-static bool wait_for(const char *path, const char *text)
-{
-    struct timespec poll = {0, 50 * 1000000L};
-
-    for (int i = 0; i < 2400; i++) {
-        char *s = it_slurp(path);
-        bool found = strstr(s, text) != NULL;
-
-        free(s);
-        if (found)
-            return true;
-        nanosleep(&poll, NULL);
-    }
-    return false;
 }
 
 static void job_id_of(const char *dest, char out[P2D_JOB_FINGERPRINT_LEN])
@@ -204,13 +156,12 @@ int main(void)
         const char *status[] = {"status", "--state", state1, NULL};
         const char *drop[] = {"drop", "--source", src_conninfo, "--dest",
                               dest1,  "--state",  state1,       NULL};
-        int st = 0;
         pid_t pid;
         json_t *o;
 
         snprintf(log, sizeof(log), "%s/sync1.log", tmpdir);
-        pid = spawn(sync, log);
-        T_CHECK(wait_for(log, "reading range"));
+        pid = it_start_pg2doris(sync, log);
+        T_CHECK(it_wait_log(pid, log, "reading range", 120000));
 
         rc = run(status, &out);
         T_EQ_INT(rc, 0);
@@ -231,10 +182,7 @@ int main(void)
         free(out);
         T_EQ_INT(slots_of(job1), 1);
 
-        kill(pid, SIGKILL);
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-            ;
-        T_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+        T_EQ_INT(it_stop_pg2doris(pid, SIGKILL, 10000), 128 + SIGKILL);
         out = it_slurp(log);
         T_CHECK(strstr(out, "sync finished") == NULL); /* killed during the load */
         free(out);
