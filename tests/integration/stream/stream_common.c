@@ -150,3 +150,24 @@ const char *sw_line_with(const char *out, const char *needle, char *line, size_t
     snprintf(line, linelen, "%.*s", (int)(end - b), b);
     return line;
 }
+
+void sw_verify_line_match(const char *out, const char *table)
+{
+    char needle[128], line[1024];
+
+    snprintf(needle, sizeof(needle), "table \"%s\" ->", table);
+    sw_line_with(out, needle, line, sizeof(line));
+    if (!strstr(line, ": match,"))
+        fprintf(stderr, "verify of %s: \"%s\"\n", table, line);
+    T_HAS_STR(line, ": match,");
+}
+
+void sw_expect_doris(const struct sw_env *e, const char *q, const char *want)
+{
+    char got[512];
+
+    it_doris_value(e->dsql, e->db, q, got, sizeof(got));
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "%s: got \"%s\", want \"%s\"\n", q, got, want);
+    T_EQ_STR(got, want);
+}

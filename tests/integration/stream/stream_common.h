@@ -75,6 +75,14 @@ const char *sw_path(const struct sw_env *e, const char *leaf, char *out, size_t 
 /* The first line of out that holds needle (copied into line), for report checks. */
 const char *sw_line_with(const char *out, const char *needle, char *line, size_t linelen);
 
+/* Asserts that verify's line for table (e.g. "public.t") in out says
+ * "match", printing the line when it does not. */
+void sw_verify_line_match(const char *out, const char *table);
+
+/* Asserts that Doris query q (database e->db) gives want (it_doris_value
+ * text), printing both when it does not. */
+void sw_expect_doris(const struct sw_env *e, const char *q, const char *want);
+
 /* Seconds since an arbitrary start (monotonic). */
 double sw_now(void);
 

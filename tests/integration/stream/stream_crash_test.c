@@ -203,17 +203,6 @@ static void restart_pg(void)
     T_EQ_INT(PQstatus(src), CONNECTION_OK);
 }
 
-static void verify_line_match(const char *out, const char *table)
-{
-    char needle[128], line[1024];
-
-    snprintf(needle, sizeof(needle), "table \"%s\" ->", table);
-    sw_line_with(out, needle, line, sizeof(line));
-    if (!strstr(line, ": match,"))
-        fprintf(stderr, "verify of %s: \"%s\"\n", table, line);
-    T_HAS_STR(line, ": match,");
-}
-
 static void no_doubles(const char *table, const char *key)
 {
     char q[256];
@@ -311,10 +300,10 @@ int main(void)
         /* c_log may hold identical copies of changes appended again after
          * the kills (see below): verify counts it without them */
         T_EQ_INT(rc, P2D_EXIT_OK);
-        verify_line_match(out, "public.c_main");
-        verify_line_match(out, "public.c_comp");
-        verify_line_match(out, "public.c_toast");
-        verify_line_match(out, "public.c_log");
+        sw_verify_line_match(out, "public.c_main");
+        sw_verify_line_match(out, "public.c_comp");
+        sw_verify_line_match(out, "public.c_toast");
+        sw_verify_line_match(out, "public.c_log");
         free(out);
         sw_path(&env, "verify1u.log", vlog, sizeof(vlog));
         rc = it_verify_full(src_conninfo, env.dest, extra, vlog, &out);

@@ -94,16 +94,6 @@ static bool phase(const char *name)
     return false;
 }
 
-static void expect_doris(const char *q, const char *want)
-{
-    char got[512];
-
-    it_doris_value(env.dsql, env.db, q, got, sizeof(got));
-    if (strcmp(got, want) != 0)
-        fprintf(stderr, "%s: got \"%s\", want \"%s\"\n", q, got, want);
-    T_EQ_STR(got, want);
-}
-
 static void expect_columns(const char *table, const char *want)
 {
     char cols[512];
@@ -112,17 +102,6 @@ static void expect_columns(const char *table, const char *want)
     if (strcmp(cols, want) != 0)
         fprintf(stderr, "DESC %s: got \"%s\", want \"%s\"\n", table, cols, want);
     T_EQ_STR(cols, want);
-}
-
-static void verify_line_match(const char *out, const char *table)
-{
-    char needle[128], line[1024];
-
-    snprintf(needle, sizeof(needle), "table \"%s\" ->", table);
-    sw_line_with(out, needle, line, sizeof(line));
-    if (!strstr(line, ": match,"))
-        fprintf(stderr, "verify of %s: \"%s\"\n", table, line);
-    T_HAS_STR(line, ": match,");
 }
 
 int main(void)
@@ -169,7 +148,7 @@ int main(void)
         it_pg_ok(src, "INSERT INTO d_trunc SELECT g, E'new\\n' || g FROM generate_series(1, 5) g");
         caught_up("after the inserts after TRUNCATE");
         T_EQ_INT(it_doris_count(env.dsql, env.db, "SELECT count(*) FROM d_trunc"), 5);
-        expect_doris("SELECT v FROM d_trunc WHERE id = 5", "new\n5");
+        sw_expect_doris(&env, "SELECT v FROM d_trunc WHERE id = 5", "new\n5");
     }
 
     /* 3. DROP COLUMN, rows after */
@@ -179,7 +158,7 @@ int main(void)
         it_pg_ok(src, "INSERT INTO d_uni (id, a) VALUES (100002, 'after drop')");
         caught_up("after DROP COLUMN");
         expect_columns("d_uni", "id,a");
-        expect_doris("SELECT a FROM d_uni WHERE id = 100002", "after drop");
+        sw_expect_doris(&env, "SELECT a FROM d_uni WHERE id = 100002", "after drop");
     }
 
     /* 4. ADD COLUMN, values after */
@@ -194,9 +173,9 @@ int main(void)
          * exit 4. */
         caught_up("after ADD COLUMN");
         expect_columns("d_uni", "id,a,c");
-        expect_doris("SELECT c FROM d_uni WHERE id = 100001", "c\tnew\\");
-        expect_doris("SELECT c FROM d_uni WHERE id = 3", "c3");
-        expect_doris("SELECT c FROM d_uni WHERE id = 4", "<NULL>");
+        sw_expect_doris(&env, "SELECT c FROM d_uni WHERE id = 100001", "c\tnew\\");
+        sw_expect_doris(&env, "SELECT c FROM d_uni WHERE id = 3", "c3");
+        sw_expect_doris(&env, "SELECT c FROM d_uni WHERE id = 4", "<NULL>");
     }
 
     /* 5. ADD COLUMN on the Duplicate table */
@@ -206,7 +185,7 @@ int main(void)
         it_pg_ok(src, "UPDATE d_dup SET z = x WHERE x <= 10");
         caught_up("after ADD COLUMN on the Duplicate table");
         expect_columns("d_dup", "x,y,z,_is_deleted,_version,_record_id");
-        expect_doris("SELECT z FROM d_dup WHERE x = 100000", "7");
+        sw_expect_doris(&env, "SELECT z FROM d_dup WHERE x = 100000", "7");
     }
 
     /* 6. ADD COLUMN with a default: the existing rows have it in the
@@ -216,9 +195,9 @@ int main(void)
         it_pg_ok(src, "UPDATE d_def SET v = -1 WHERE id = 1");
         caught_up("after ADD COLUMN ... DEFAULT");
         expect_columns("d_def", "id,v,w");
-        expect_doris("SELECT w FROM d_def WHERE id = 1", "7");
+        sw_expect_doris(&env, "SELECT w FROM d_def WHERE id = 1", "7");
         /* Expected: 7, the source's value for a row untouched since */
-        expect_doris("SELECT w FROM d_def WHERE id = 2", "7");
+        sw_expect_doris(&env, "SELECT w FROM d_def WHERE id = 2", "7");
     }
 
     /* 7. stop, verify */
@@ -243,10 +222,10 @@ int main(void)
     fprintf(stderr, "--- verify --full (exit %d)\n%s", rc, out);
     /* Expected: exit 0 (d_def: see 5) */
     T_EQ_INT(rc, P2D_EXIT_OK);
-    verify_line_match(out, "public.d_uni");
-    verify_line_match(out, "public.d_dup");
-    verify_line_match(out, "public.d_trunc");
-    verify_line_match(out, "public.d_def");
+    sw_verify_line_match(out, "public.d_uni");
+    sw_verify_line_match(out, "public.d_dup");
+    sw_verify_line_match(out, "public.d_trunc");
+    sw_verify_line_match(out, "public.d_def");
     free(out);
     {
         const char *extra[] = {"--exclude", "public.d_def", NULL};

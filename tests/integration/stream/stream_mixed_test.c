@@ -361,28 +361,7 @@ static void same_rows(const char *pg_sql, const char *doris_sql, const char *lab
     T_EQ_INT(bad, 0);
 }
 
-static void expect_doris(const char *q, const char *want)
-{
-    char got[512];
-
-    it_doris_value(env.dsql, env.db, q, got, sizeof(got));
-    if (strcmp(got, want) != 0)
-        fprintf(stderr, "%s: got \"%s\", want \"%s\"\n", q, got, want);
-    T_EQ_STR(got, want);
-}
-
 /* The verify line of table (e.g. "public.t_all") says match. */
-static void verify_line_match(const char *out, const char *table)
-{
-    char needle[128], line[1024];
-
-    snprintf(needle, sizeof(needle), "table \"%s\" ->", table);
-    sw_line_with(out, needle, line, sizeof(line));
-    if (!strstr(line, ": match,"))
-        fprintf(stderr, "verify of %s: \"%s\"\n", table, line);
-    T_HAS_STR(line, ": match,");
-}
-
 int main(void)
 {
     char state[300], log[300], job[300], vlog[300], slot[128], target[64];
@@ -477,13 +456,13 @@ int main(void)
          * log; rows are not compared there, the dedupe queries below do
          * that.) */
         T_EQ_INT(rc, P2D_EXIT_OK);
-        verify_line_match(out, "public.t_all");
-        verify_line_match(out, "public.t_comp");
-        verify_line_match(out, "public.t_toast_def");
-        verify_line_match(out, "public.t_toast_full");
-        verify_line_match(out, "public.t_toast_keychg");
-        verify_line_match(out, "public.t_keyless");
-        verify_line_match(out, "public.t_dupk");
+        sw_verify_line_match(out, "public.t_all");
+        sw_verify_line_match(out, "public.t_comp");
+        sw_verify_line_match(out, "public.t_toast_def");
+        sw_verify_line_match(out, "public.t_toast_full");
+        sw_verify_line_match(out, "public.t_toast_keychg");
+        sw_verify_line_match(out, "public.t_keyless");
+        sw_verify_line_match(out, "public.t_dupk");
         free(out);
     }
     {
@@ -500,13 +479,13 @@ int main(void)
     /* 3. values straight from Doris */
     same_rows("SELECT id, c_int, c_big, c_text, c_varchar FROM t_all ORDER BY id",
               "SELECT id, c_int, c_big, c_text, c_varchar FROM t_all ORDER BY id", "t_all");
-    expect_doris("SELECT c_text FROM t_all WHERE id = 3", "again\t\\N\n");
-    expect_doris("SELECT c_big FROM t_all WHERE id = 3", "<NULL>");
-    expect_doris("SELECT c_text FROM t_all WHERE id = 2", "<NULL>");
-    expect_doris("SELECT c_varchar FROM t_all WHERE id = 2", "\\N");
+    sw_expect_doris(&env, "SELECT c_text FROM t_all WHERE id = 3", "again\t\\N\n");
+    sw_expect_doris(&env, "SELECT c_big FROM t_all WHERE id = 3", "<NULL>");
+    sw_expect_doris(&env, "SELECT c_text FROM t_all WHERE id = 2", "<NULL>");
+    sw_expect_doris(&env, "SELECT c_varchar FROM t_all WHERE id = 2", "\\N");
     same_rows("SELECT k1, k2, v, n FROM t_comp ORDER BY k2",
               "SELECT k1, k2, v, n FROM t_comp ORDER BY k2", "t_comp");
-    expect_doris("SELECT k1 FROM t_comp WHERE k2 = 90000", "new\tkey\\");
+    sw_expect_doris(&env, "SELECT k1 FROM t_comp WHERE k2 = 90000", "new\tkey\\");
     /* the TOAST values are the full originals, not NULL, not empty */
     same_rows("SELECT id, n, big FROM t_toast_def ORDER BY id",
               "SELECT id, n, big FROM t_toast_def ORDER BY id", "t_toast_def");
