@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/text.h"
 #include "p2d_error.h"
 #include "sink/doris_sql.h"
 
@@ -63,14 +64,12 @@ struct p2d_batcher {
 
 /* ---- helpers ----------------------------------------------------------------- */
 
+/* FNV-1a, mixed (splitmix64's finalizer) so that the low bits the map
+ * indexes with depend on every byte. */
 static uint64_t hash_bytes(const uint8_t *p, size_t n)
 {
-    uint64_t h = UINT64_C(1469598103934665603);
+    uint64_t h = p2d_fnv1a64(P2D_FNV1A64_BASIS, p, n);
 
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= UINT64_C(1099511628211);
-    }
     h ^= h >> 29;
     h *= UINT64_C(0xbf58476d1ce4e5b9);
     h ^= h >> 32;

@@ -28,6 +28,7 @@
 #include <libpq-fe.h>
 
 #include "base/log.h"
+#include "base/text.h"
 #include "p2d_error.h"
 
 #define KIB ((int64_t)1024)
@@ -1599,14 +1600,11 @@ fail:
 int p2d_job_fingerprint(const struct p2d_job *job, char out[P2D_JOB_FINGERPRINT_LEN])
 {
     char *text = p2d_job_canonical(job);
-    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a 64 offset basis */
+    uint64_t h;
 
     if (!text)
         return P2D_ENOMEM;
-    for (const unsigned char *s = (const unsigned char *)text; *s; s++) {
-        h ^= *s;
-        h *= 0x100000001b3ULL; /* FNV-1a 64 prime */
-    }
+    h = p2d_fnv1a64(P2D_FNV1A64_BASIS, text, strlen(text));
     free(text);
     snprintf(out, P2D_JOB_FINGERPRINT_LEN, "%016" PRIx64, h);
     return 0;

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/text.h"
 #include "cdc/batcher.h"
 #include "cdc/pgoutput.h"
 #include "cdc/relcache.h"
@@ -131,6 +132,7 @@ struct inc {
     const struct p2d_job *job;
     struct inc_table *tables;
     size_t ntables;
+    struct inc_table *last_table;  /* table_of_relid's last hit */
     struct p2d_catalog **catalogs; /* re-reads after DDL, freed at the end */
     size_t ncatalogs;
 
@@ -234,10 +236,9 @@ static char *lsn_str(uint64_t lsn, char *buf)
 
 /* ---- writer side -------------------------------------------------------------------- */
 
-static void on_finished(struct p2d_load *load, const struct p2d_load_answer *a, void *arg)
+/* Hands load l with its answer a to the main loop (any thread). */
+static void post_event(struct inc *s, struct inc_load *l, const struct p2d_load_answer *a)
 {
-    struct inc *s = arg;
-    struct inc_load *l = load->user;
     uint64_t one = 1;
 
     pthread_mutex_lock(&s->mu);
@@ -249,6 +250,11 @@ static void on_finished(struct p2d_load *load, const struct p2d_load_answer *a, 
     if (write(s->efd, &one, sizeof(one)) < 0) {
         /* the counter cannot overflow in practice; the loop also polls */
     }
+}
+
+static void on_finished(struct p2d_load *load, const struct p2d_load_answer *a, void *arg)
+{
+    post_event(arg, load->user, a);
 }
 
 static void *writer_main(void *arg)
@@ -277,20 +283,11 @@ static void send_load(struct inc *s, struct inc_load *l)
         }
         if (already_done) {
             /* applied before a crash: Doris has it */
+            struct p2d_load_answer a = {.outcome = P2D_LOAD_DONE, .status = "Recorded"};
+
             P2D_INFO(MOD, "load %s of \"%s\" was applied before", l->load.label, t->name);
-            memset(&l->answer, 0, sizeof(l->answer));
-            l->answer.outcome = P2D_LOAD_DONE;
-            snprintf(l->answer.status, sizeof(l->answer.status), "Recorded");
             l->sent = true;
-            pthread_mutex_lock(&s->mu);
-            l->next_event = NULL;
-            *s->events_tail = l;
-            s->events_tail = &l->next_event;
-            pthread_mutex_unlock(&s->mu);
-            uint64_t one = 1;
-            if (write(s->efd, &one, sizeof(one)) < 0) {
-                /* see on_finished */
-            }
+            post_event(s, l, &a);
             return;
         }
     }
@@ -546,18 +543,6 @@ static void on_issue(void *arg, const struct p2d_value_issue *issue, const char 
                  p2d_typemap_action_name(issue->action), p2d_typemap_rule_name(issue->rule));
 }
 
-/* FNV-1a, continued from h. */
-static uint64_t hash64(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
-
 static struct curl_slist *load_headers(struct inc *s, const struct p2d_cdc_body *b)
 {
     struct curl_slist *h = curl_slist_append(NULL, b->columns);
@@ -641,11 +626,11 @@ static void seal_table(struct inc *s, struct inc_table *t)
         /* what the load holds: its last change, row count, place in the
          * seal, columns and bytes (two bodies may share first and last LSN:
          * the delete and the upsert of a key-changing UPDATE) */
-        seq = hash64(UINT64_C(1469598103934665603), &l->body.last_lsn, sizeof(l->body.last_lsn));
-        seq = hash64(seq, &l->body.rows, sizeof(l->body.rows));
-        seq = hash64(seq, &i, sizeof(i));
-        seq = hash64(seq, l->body.columns, strlen(l->body.columns));
-        seq = hash64(seq, l->body.data, l->body.len);
+        seq = p2d_fnv1a64(P2D_FNV1A64_BASIS, &l->body.last_lsn, sizeof(l->body.last_lsn));
+        seq = p2d_fnv1a64(seq, &l->body.rows, sizeof(l->body.rows));
+        seq = p2d_fnv1a64(seq, &i, sizeof(i));
+        seq = p2d_fnv1a64(seq, l->body.columns, strlen(l->body.columns));
+        seq = p2d_fnv1a64(seq, l->body.data, l->body.len);
         seq &= INT64_MAX;
         if (seq == 0) /* full-load labels end in _0 */
             seq = 1;
@@ -1220,11 +1205,17 @@ static int on_relation(struct inc *s, struct inc_table *t, const struct p2d_rel 
 
 /* ---- changes -------------------------------------------------------------------------- */
 
+/* The table a change's relid streams into. Per change: the last hit is
+ * tried first (changes come in runs of one table). */
 static struct inc_table *table_of_relid(struct inc *s, uint32_t relid)
 {
+    struct inc_table *t = s->last_table;
+
+    if (t && t->layout_ok && t->relid == relid)
+        return t;
     for (size_t i = 0; i < s->ntables; i++)
         if (s->tables[i].layout_ok && s->tables[i].relid == relid)
-            return &s->tables[i];
+            return s->last_table = &s->tables[i];
     return NULL;
 }
 
@@ -1496,7 +1487,7 @@ static int on_xlogdata(struct inc *s, const struct p2d_walmsg *w)
 
 static void slot_status(struct inc *s)
 {
-    char sql[512], val[64];
+    char sql[512];
     struct p2d_pg_error e;
     PGresult *r = NULL;
 
@@ -1523,7 +1514,6 @@ static void slot_status(struct inc *s)
                      s->o->slot, s->slot_wal_status);
     }
     PQclear(r);
-    (void)val;
 }
 
 /* Lag in bytes (server position - acked) and seconds (age of the oldest
