@@ -19,14 +19,12 @@
 #endif
 
 /* Applies the per-field rules (\N, enclose, trim_double_quotes, escape
- * flag), checks the column count and hands the row to load_row. nulls_marked:
- * the scanner already set every field's flags to FLD_NULL for \N, else 0,
- * which is all there is to do without enclose, trim_double_quotes and escape. */
-static void csv_row(struct emu_load *l, int nf, const char *line, size_t len, bool nulls_marked)
+ * flag), checks the column count and hands the row to load_row. final: the
+ * scanner already applied them (flags set, enclose stripped). */
+static void csv_row(struct emu_load *l, int nf, const char *line, size_t len, bool final)
 {
     struct load_field *f = l->fields;
     const struct csv_opts *o = &l->csv;
-    bool plain = nulls_marked && o->enclose < 0 && !o->trim_double_quotes && o->escape < 0;
 
     if (l->lines_skipped < o->skip_lines) {
         l->lines_skipped++;
@@ -34,7 +32,7 @@ static void csv_row(struct emu_load *l, int nf, const char *line, size_t len, bo
     }
     if (len == 0)
         return; /* the BE's line reader skips empty lines */
-    for (int i = 0; !plain && i < nf; i++) {
+    for (int i = 0; !final && i < nf; i++) {
         const char *p = f[i].p;
         size_t n = f[i].n;
 
@@ -112,6 +110,7 @@ static inline void add_field(struct emu_load *l, int *nf, const char *p, size_t 
 static size_t scan_simple(struct emu_load *l, const char *buf, size_t n, bool eof)
 {
     const char sep = l->csv.sep[0], delim = l->csv.delim[0];
+    const bool final = l->csv.escape < 0 && !l->csv.trim_double_quotes;
     const char *row = buf, *field = buf;
     struct load_field *fields = l->fields;
     int nf = 0, cap = l->fields_cap;
@@ -132,7 +131,7 @@ static size_t scan_simple(struct emu_load *l, const char *buf, size_t n, bool eo
             put_field(l, &fields, &cap, &nf, field, (size_t)(q - field));
             field = q + 1;
             if (*q == delim) {
-                csv_row(l, nf, row, (size_t)(q - row), true);
+                csv_row(l, nf, row, (size_t)(q - row), final);
                 nf = 0;
                 row = field;
             }
@@ -147,17 +146,176 @@ static size_t scan_simple(struct emu_load *l, const char *buf, size_t n, bool eo
         put_field(l, &fields, &cap, &nf, field, (size_t)(q - field));
         field = q + 1;
         if (*q == delim) {
-            csv_row(l, nf, row, (size_t)(q - row), true);
+            csv_row(l, nf, row, (size_t)(q - row), final);
             nf = 0;
             row = field;
         }
     }
     if (eof && row < buf + n) {
         put_field(l, &fields, &cap, &nf, field, (size_t)(buf + n - field));
-        csv_row(l, nf, row, (size_t)(buf + n - row), true);
+        csv_row(l, nf, row, (size_t)(buf + n - row), final);
         return n;
     }
     return (size_t)(row - buf);
+}
+
+/* Index of the enclose byte that closes a quoted field whose text starts at
+ * i, or SIZE_MAX when buf[0..n) ends first; the escape byte protects the
+ * byte after it (*escaped is set when one is seen). */
+static size_t quoted_end(const char *buf, size_t n, size_t i, char enc, int esc, bool *escaped)
+{
+    while (i < n) {
+        const char *q = memchr(buf + i, enc, n - i);
+        size_t e;
+
+        if (!q)
+            return SIZE_MAX;
+        e = (size_t)(q - buf);
+        if (esc < 0)
+            return e;
+        /* an escape byte in buf[i..e) may protect this enclose: walk them */
+        for (;;) {
+            const char *x = memchr(buf + i, (char)esc, e - i);
+
+            if (!x)
+                return e;
+            *escaped = true;
+            i = (size_t)(x - buf) + 2;
+            if (i > e)
+                break; /* the escape took the enclose byte (or ran off the end) */
+        }
+    }
+    return SIZE_MAX;
+}
+
+/* A finished field of scan_enclose, with csv_row's per-field rules applied:
+ * \N is NULL, an enclosed field loses its enclose bytes, escaped tells
+ * whether the escape byte occurs in it. */
+static inline void put_enclosed(struct emu_load *l, int *nf, const char *p, size_t n, char enc,
+                                bool escaped)
+{
+    struct load_field *f;
+
+    if (*nf >= l->fields_cap)
+        load_fields_reserve(l, *nf + 1);
+    f = &l->fields[(*nf)++];
+    if (n == 2 && p[0] == '\\' && p[1] == 'N') {
+        f->p = p;
+        f->n = n;
+        f->flags = FLD_NULL;
+        return;
+    }
+    if (n >= 2 && p[0] == enc && p[n - 1] == enc) {
+        p++;
+        n -= 2;
+    }
+    f->p = p;
+    f->n = n;
+    f->flags = escaped ? FLD_ESCAPED : 0;
+}
+
+/*
+ * One-byte separator and delimiter with enclose, escape different from it:
+ * the engine's bodies, where few fields are enclosed. A 16-byte scan finds
+ * separators, delimiters, enclose and escape bytes together; an enclose byte
+ * at the start of a field skips to its closing one (quoted_end), anywhere
+ * else it is data. Same rows as scan_general followed by csv_row's rules.
+ */
+static size_t scan_enclose(struct emu_load *l, const char *buf, size_t n, bool eof)
+{
+    const char sep = l->csv.sep[0], delim = l->csv.delim[0], enc = (char)l->csv.enclose;
+    const int esc = l->csv.escape;
+    const char escb = esc >= 0 ? (char)esc : sep; /* no escape: sep stands in */
+    const bool final = !l->csv.trim_double_quotes;
+    size_t row = 0, field = 0, i = 0;
+    bool escaped = false;
+    int nf = 0;
+
+#define END_FIELD(at)                                                                              \
+    do {                                                                                           \
+        if (final)                                                                                 \
+            put_enclosed(l, &nf, buf + field, (at)-field, enc, escaped);                           \
+        else                                                                                       \
+            add_field(l, &nf, buf + field, (at)-field);                                            \
+        escaped = false;                                                                           \
+    } while (0)
+
+#ifdef __SSE2__
+    const __m128i vsep = _mm_set1_epi8(sep), vdelim = _mm_set1_epi8(delim),
+                  venc = _mm_set1_epi8(enc), vesc = _mm_set1_epi8(escb);
+
+    while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(buf + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, vsep), _mm_cmpeq_epi8(v, vdelim)),
+                         _mm_or_si128(_mm_cmpeq_epi8(v, venc), _mm_cmpeq_epi8(v, vesc))));
+        size_t base = i;
+
+        i += 16;
+        while (m) {
+            size_t j = base + (unsigned)__builtin_ctz(m);
+            char c = buf[j];
+
+            m &= m - 1;
+            if (c == enc) {
+                size_t e;
+
+                if (j != field)
+                    continue;
+                e = quoted_end(buf, n, j + 1, enc, esc, &escaped);
+                if (e == SIZE_MAX)
+                    goto partial;
+                i = e + 1; /* go on scanning behind the closing enclose */
+                break;
+            }
+            if (c != sep && c != delim) {
+                escaped = true;
+                continue;
+            }
+            END_FIELD(j);
+            field = j + 1;
+            if (c == delim) {
+                csv_row(l, nf, buf + row, j - row, final);
+                nf = 0;
+                row = field;
+            }
+        }
+    }
+#endif
+    while (i < n) {
+        char c = buf[i];
+
+        if (c == enc && i == field) {
+            size_t e = quoted_end(buf, n, i + 1, enc, esc, &escaped);
+
+            if (e == SIZE_MAX)
+                goto partial;
+            i = e + 1;
+            continue;
+        }
+        if (c == sep || c == delim) {
+            END_FIELD(i);
+            field = i + 1;
+            if (c == delim) {
+                csv_row(l, nf, buf + row, i - row, final);
+                nf = 0;
+                row = field;
+            }
+        } else if (esc >= 0 && c == (char)esc) {
+            escaped = true;
+        }
+        i++;
+    }
+partial:
+    if (eof && row < n) {
+        if (esc >= 0 && !escaped && memchr(buf + field, (char)esc, n - field))
+            escaped = true; /* an unterminated enclosed field was not walked */
+        END_FIELD(n);
+        csv_row(l, nf, buf + row, n - row, final);
+        return n;
+    }
+    return row;
+#undef END_FIELD
 }
 
 static inline bool match_at(const char *buf, size_t n, size_t i, const char *s, size_t len)
@@ -220,10 +378,19 @@ static bool is_simple(const struct emu_load *l)
     return l->csv.enclose < 0 && l->csv.sep_len == 1 && l->csv.delim_len == 1;
 }
 
+/* One-byte separator and delimiter, with enclose. */
+static bool is_enclose1(const struct emu_load *l)
+{
+    return l->csv.enclose >= 0 && l->csv.enclose != l->csv.escape && l->csv.sep_len == 1 &&
+           l->csv.delim_len == 1;
+}
+
 static size_t scan(struct emu_load *l, const char *buf, size_t n, bool eof)
 {
     if (is_simple(l))
         return scan_simple(l, buf, n, eof);
+    if (is_enclose1(l))
+        return scan_enclose(l, buf, n, eof);
     return scan_general(l, buf, n, eof);
 }
 
@@ -281,6 +448,21 @@ void csv_feed(struct emu_load *l, const char *p, size_t n)
         keep_tail(l, used);
         n -= (size_t)(q + 1 - p);
         p = q + 1; /* the carry is empty now: it ended with a delimiter */
+    } else if (l->carry.len && is_enclose1(l)) {
+        /*
+         * The same try with enclose: the first delimiter ends the carried
+         * record unless it lies inside an enclosed field; then the record
+         * goes on as below.
+         */
+        const char *q = memchr(p, l->csv.delim[0], n);
+
+        if (q) {
+            emu_buf_append(&l->carry, p, (size_t)(q + 1 - p));
+            used = scan(l, l->carry.data, l->carry.len, false);
+            keep_tail(l, used);
+            n -= (size_t)(q + 1 - p);
+            p = q + 1;
+        }
     }
     if (l->carry.len == 0) {
         used = scan(l, p, n, false);

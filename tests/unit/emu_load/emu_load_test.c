@@ -450,6 +450,86 @@ static void check_splits(const char *table, const char *const *extra, const char
     T_EQ_INT(bad, 0);
 }
 
+/*
+ * Random texts from an alphabet of the bytes that matter (TAB, LF, '"',
+ * '\\', "\\N" pieces), written the way the engine writes them (enclosed and
+ * escaped when needed, \N for NULL), loaded at random split points: every
+ * value must come back as it was.
+ */
+static void test_csv_random(void)
+{
+    static const char alpha[] = "ab \t\n\"\\N,x";
+    const char *hdr[] = {NULL, "column_separator: \\x09", "enclose: \"", "escape: \\", NULL};
+    unsigned seed = 12345;
+    int bad = 0;
+
+    for (int round = 0; round < 40; round++) {
+        struct emu_buf body, want;
+        char lh[64];
+        json_t *a;
+        int nrows = 1 + (int)(rand_r(&seed) % 40);
+
+        emu_buf_init(&body);
+        emu_buf_init(&want);
+        for (int k = 0; k < nrows; k++) {
+            char v[32], num[32];
+            int n = (int)(rand_r(&seed) % 24);
+            bool null = rand_r(&seed) % 8 == 0, enclose = false;
+
+            for (int i = 0; i < n; i++)
+                v[i] = alpha[rand_r(&seed) % (sizeof(alpha) - 1)];
+            v[n] = '\0';
+            if (rand_r(&seed) % 8 == 0)
+                snprintf(v, sizeof(v), "\\N"); /* the text \N, not NULL */
+            n = (int)strlen(v);
+            snprintf(num, sizeof(num), "%d\t", k);
+            emu_buf_append(&body, num, strlen(num));
+            for (int i = 0; i < n; i++)
+                enclose |= v[i] == '\t' || v[i] == '\n' || v[i] == '"' || v[i] == '\\';
+            if (null) {
+                emu_buf_append(&body, "\\N", 2);
+            } else if (!enclose) {
+                emu_buf_append(&body, v, (size_t)n);
+            } else {
+                emu_buf_append(&body, "\"", 1);
+                for (int i = 0; i < n; i++) {
+                    if (v[i] == '"' || v[i] == '\\')
+                        emu_buf_append(&body, "\\", 1);
+                    emu_buf_append(&body, &v[i], 1);
+                }
+                emu_buf_append(&body, "\"", 1);
+            }
+            emu_buf_append(&body, "\n", 1);
+            snprintf(num, sizeof(num), "%s%d|", k ? ";" : "", k);
+            emu_buf_append(&want, num, strlen(num));
+            if (null)
+                emu_buf_append(&want, "NULL", 4);
+            else
+                emu_buf_append(&want, v, (size_t)n);
+        }
+        emu_buf_append(&want, "", 1);
+        snprintf(lh, sizeof(lh), "label: random%d", round);
+        hdr[0] = lh;
+        sql("TRUNCATE TABLE t2");
+        {
+            size_t c1 = rand_r(&seed) % (body.len + 1), c2 = rand_r(&seed) % (body.len + 1);
+
+            a = run_split("t2", hdr, body.data, body.len, c1 < c2 ? c1 : c2, c1 < c2 ? c2 : c1,
+                          NULL);
+        }
+        if (t_json_int(a, "NumberLoadedRows") != nrows ||
+            strcmp(rows("SELECT k, v FROM t2 ORDER BY k"), want.data) != 0) {
+            if (bad++ < 3)
+                t_fail_at(__FILE__, __LINE__, "round %d: loaded %lld of %d rows: %s", round,
+                          t_json_int(a, "NumberLoadedRows"), nrows, json_dumps(a, 0));
+        }
+        json_decref(a);
+        emu_buf_fini(&body);
+        emu_buf_fini(&want);
+    }
+    T_EQ_INT(bad, 0);
+}
+
 static void test_csv(void)
 {
     /* multi-byte separator and delimiter, \N, empty string */
@@ -465,6 +545,22 @@ static void test_csv(void)
     const char *h2[] = {"column_separator: ,", "enclose: \"", "escape: \\", NULL};
     check_splits("t2", h2, "1,\"x,y\"\n2,\"l1\nl2\"\n3,\"q\\\"q\"\n4,\\N\n",
                  "SELECT k, v FROM t2 ORDER BY k", "1|x,y;2|l1\nl2;3|q\"q;4|NULL", 4);
+
+    /* the engine's shape: TAB, enclose and escape, rows longer than the
+     * scanner's 16-byte blocks, an enclose byte inside a field is data */
+    const char *h2b[] = {"column_separator: \\x09", "enclose: \"", "escape: \\", NULL};
+    check_splits("t2", h2b,
+                 "1\tplain text value longer than sixteen bytes\n"
+                 "2\t\"a\\\"b\tc, a tab and a \\\\ backslash\"\n"
+                 "3\tmid\"quote is data\n"
+                 "4\t\"multi\nline\"\n"
+                 "5\t\\N\n"
+                 "6\t\"\\\\N\"\n"
+                 "7\t\"\"\n",
+                 "SELECT k, v FROM t2 ORDER BY k",
+                 "1|plain text value longer than sixteen bytes;2|a\"b\tc, a tab and a \\ "
+                 "backslash;3|mid\"quote is data;4|multi\nline;5|NULL;6|\\N;7|",
+                 7);
 
     /* no escape: backslashes stay */
     const char *h3[] = {"column_separator: ,", NULL};
@@ -884,6 +980,7 @@ int main(void)
     test_group_commit();
     test_formats();
     test_csv();
+    test_csv_random();
     test_filtered();
     test_strict();
     test_json();
