@@ -191,6 +191,13 @@ int p2d_plan_predicate_key(struct p2d_buf *out, const char *const *cols, size_t 
         if (rc == 0)
             rc = append_tuple(out, hi, ncols);
     }
+    /* Implied bounds on the leading column: PostgreSQL misestimates row
+     * comparisons and runs the middle ranges as sequential scans of the
+     * whole table; with these it scans the key index. */
+    if (rc == 0 && ncols > 1 && lo)
+        rc = p2d_pg_appendf(out, " AND %s >= %s", cols[0], lo[0]);
+    if (rc == 0 && ncols > 1 && hi)
+        rc = p2d_pg_appendf(out, " AND %s <= %s", cols[0], hi[0]);
     return rc;
 }
 

@@ -142,7 +142,8 @@ double p2d_plan_skew_int(int64_t min, int64_t max, const int64_t *bounds, size_t
  * NUL-terminated): cols are quoted column names, lo / hi the typed
  * literals of the range's bounds (ncols each) or NULL when open. Both open
  * gives "true"; one column gives "c >= lo AND c < hi"; several give
- * "(a, b) >= (la, lb) AND (a, b) < (ha, hb)".
+ * "(a, b) >= (la, lb) AND (a, b) < (ha, hb) AND a >= la AND a <= ha" (the
+ * last two are implied; they let the planner use the key index).
  */
 int p2d_plan_predicate_key(struct p2d_buf *out, const char *const *cols, size_t ncols,
                            const char *const *lo, const char *const *hi)

@@ -266,9 +266,10 @@ static void test_predicates(void)
     T_EQ_STR((char *)b.data, "\"id\" >= 10");
     T_EQ_INT(p2d_plan_predicate_key(&b, two, 2, lo2, hi2), 0);
     T_EQ_STR((char *)b.data,
-             "(\"a\", \"b\") >= ('x'::text, 1) AND (\"a\", \"b\") < ('y'::text, -2)");
+             "(\"a\", \"b\") >= ('x'::text, 1) AND (\"a\", \"b\") < ('y'::text, -2) AND "
+             "\"a\" >= 'x'::text AND \"a\" <= 'y'::text");
     T_EQ_INT(p2d_plan_predicate_key(&b, two, 2, NULL, hi2), 0);
-    T_EQ_STR((char *)b.data, "(\"a\", \"b\") < ('y'::text, -2)");
+    T_EQ_STR((char *)b.data, "(\"a\", \"b\") < ('y'::text, -2) AND \"a\" <= 'y'::text");
 
     T_EQ_INT(p2d_plan_predicate_ctid(&b, false, 0, false, 0), 0);
     T_EQ_STR((char *)b.data, "true");
