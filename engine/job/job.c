@@ -587,6 +587,7 @@ enum flag_id {
     F_LOG_FORMAT,
     F_LOG_LEVEL,
     F_BATCH_TIMEOUT_MS,
+    F_PROGRESS_EVERY,
     F_RETRY_CONNECT,
     F_RETRY_OTHER,
     F_METRICS_ADDR,
@@ -626,6 +627,7 @@ static const struct flag flags[] = {
     {"--log-format", F_LOG_FORMAT, true, false},
     {"--log-level", F_LOG_LEVEL, true, false},
     {"--batch-timeout-ms", F_BATCH_TIMEOUT_MS, true, false},
+    {"--progress-every", F_PROGRESS_EVERY, true, false},
     {"--retry-connect", F_RETRY_CONNECT, true, false},
     {"--retry-other", F_RETRY_OTHER, true, false},
     {"--metrics-addr", F_METRICS_ADDR, true, false},
@@ -904,6 +906,11 @@ static void apply_flag(struct parse *p, const struct flag *f, const char *value)
                  "--batch-timeout-ms %d is below the documented range 1000-10000: each table "
                  "may load up to %d times a second, creating many Doris versions",
                  (int)v, (int)(1000 / v));
+        break;
+    case F_PROGRESS_EVERY:
+        v = job->progress_every_s;
+        flag_int(p, f->name, value, 1, 3600, &v);
+        job->progress_every_s = (int)v;
         break;
     case F_RETRY_CONNECT:
         v = job->retry_connect_min;

@@ -121,6 +121,7 @@ struct p2d_job {
     int log_format; /* enum p2d_log_format */
     int log_level;  /* enum p2d_log_level */
     int batch_timeout_ms;
+    int progress_every_s; /* 0: the default (1 s on a TTY, 10 s else) */
     int retry_connect_min;
     int retry_other_min;
     char *metrics_addr; /* HOST:PORT or NULL */
@@ -203,6 +204,7 @@ void p2d_job_destroy(struct p2d_job *job); /* accepts NULL */
     "  --log-format text|json  log lines as text or JSON (default: text)\n"                        \
     "  --log-level LEVEL       debug|info|warn|error (default: info)\n"                            \
     "  --metrics-addr H:P      serve metrics on HOST:PORT (default: off)\n"                        \
+    "  --progress-every S      progress every S seconds (default: 1 on a TTY, 10 else)\n"          \
     "sizes take K, M, G or T suffixes (binary units).\n"
 
 /* P2D_JOB_FLAGS_HELP as an array. */

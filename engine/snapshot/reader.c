@@ -203,6 +203,7 @@ static void report_issues(struct reader *rd, struct p2d_read_task *task,
 static int push_batch(struct reader *rd, struct p2d_read_task *task, struct p2d_batch *b)
 {
     const struct p2d_reader_config *cfg = &rd->r->cfg;
+    int64_t rows = b->rows, bytes = (int64_t)b->len;
 
     /* Tokens are taken even for a cancelled load: the rows were read from
      * the source, and the throttles limit the source. Only stop ends the
@@ -213,6 +214,8 @@ static int push_batch(struct reader *rd, struct p2d_read_task *task, struct p2d_
         p2d_batch_put(cfg->pool, b);
         return P2D_ECANCEL;
     }
+    __atomic_fetch_add(&task->live_rows, rows, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&task->live_bytes, bytes, __ATOMIC_RELAXED);
     return 0;
 }
 

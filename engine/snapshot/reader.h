@@ -87,7 +87,10 @@ struct p2d_read_task {
     struct p2d_ring *ring; /* the table's ring (registered with the writer) */
     void *user;
     struct p2d_read_result result; /* filled by the reader before the end batch */
-    struct p2d_read_task *next;    /* queue link (readers' private) */
+    /* rows and body bytes pushed so far, added per batch (relaxed atomics)
+     * for progress; the owner sets them to 0 before enqueueing the task */
+    int64_t live_rows, live_bytes;
+    struct p2d_read_task *next; /* queue link (readers' private) */
 };
 
 /* A value that did not land exactly, as given to the issue callback. All

@@ -92,6 +92,7 @@ struct fl_table {
     int nranges, ndone_before, ndone, inflight, waiting;
     bool stopped, ring_closed;
     int64_t est_rows, rows_before, rows, bytes, issues;
+    int64_t live_rows, live_bytes; /* rows, bytes plus ranges in flight (progress) */
     int64_t start_ns, end_ns;
 };
 
@@ -671,6 +672,7 @@ static int start_range(struct fl *fl, struct fl_range *r)
             (long long)r->range_id, t->name, r->load.label);
     r->st = R_QUEUED;
     t->inflight++;
+    r->task.live_rows = r->task.live_bytes = 0;
     rc = p2d_readers_enqueue(fl->readers, &r->task);
     if (rc != 0) {
         t->inflight--;
@@ -827,11 +829,31 @@ static void fmt_eta(double s, char *out, size_t n)
         snprintf(out, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
 }
 
+/* Each table's rows and bytes read so far: its finished ranges' counts
+ * plus what the readers pushed of its ranges in flight. */
+static void live_progress(struct fl *fl)
+{
+    for (size_t i = 0; i < fl->ntables; i++) {
+        fl->tables[i].live_rows = fl->tables[i].rows;
+        fl->tables[i].live_bytes = fl->tables[i].bytes;
+    }
+    for (size_t i = 0; i < fl->nranges; i++) {
+        struct fl_range *r = &fl->ranges[i];
+
+        if (r->st != R_QUEUED)
+            continue;
+        r->t->live_rows += __atomic_load_n(&r->task.live_rows, __ATOMIC_RELAXED);
+        r->t->live_bytes += __atomic_load_n(&r->task.live_bytes, __ATOMIC_RELAXED);
+    }
+}
+
 /* Progress: refreshed lines on a TTY, a plain log line every 10 s else. */
 static void progress(struct fl *fl, bool force)
 {
     int64_t now = now_ns();
-    int64_t every = fl->tty ? TTY_EVERY_NS : PLAIN_EVERY_NS;
+    int64_t every = fl->job->progress_every_s > 0 ? fl->job->progress_every_s * 1000000000LL
+                    : fl->tty                     ? TTY_EVERY_NS
+                                                  : PLAIN_EVERY_NS;
     double el = (double)(now - fl->start_ns) / 1e9;
     int64_t rows = 0, before = 0, bytes = 0, est = 0;
     int ranges = 0, done = 0;
@@ -840,12 +862,13 @@ static void progress(struct fl *fl, bool force)
     if (!force && now - fl->last_progress_ns < every)
         return;
     fl->last_progress_ns = now;
+    live_progress(fl);
     for (size_t i = 0; i < fl->ntables; i++) {
         const struct fl_table *t = &fl->tables[i];
 
-        rows += t->rows;
+        rows += t->live_rows;
         before += t->rows_before;
-        bytes += t->bytes;
+        bytes += t->live_bytes;
         est += t->est_rows;
         ranges += t->nranges;
         done += t->ndone + t->ndone_before;
@@ -874,14 +897,15 @@ static void progress(struct fl *fl, bool force)
                 : 0;
         char teta[32];
 
-        fmt_eta(t->rows > 0 && tel > 0
-                    ? (double)(t->est_rows - t->rows - t->rows_before) / ((double)t->rows / tel)
+        fmt_eta(t->live_rows > 0 && tel > 0
+                    ? (double)(t->est_rows - t->live_rows - t->rows_before) /
+                          ((double)t->live_rows / tel)
                     : -1,
                 teta, sizeof(teta));
-        fprintf(stderr,
-                "\033[K%-32.32s %3d/%-3d ranges %12lld rows %9.1f MB %10.0f rows/s ETA %s\n",
-                t->name, t->ndone + t->ndone_before, t->nranges, (long long)t->rows,
-                (double)t->bytes / 1048576.0, tel > 0 ? (double)t->rows / tel : 0.0, teta);
+        fprintf(
+            stderr, "\033[K%-32.32s %3d/%-3d ranges %12lld rows %9.1f MB %10.0f rows/s ETA %s\n",
+            t->name, t->ndone + t->ndone_before, t->nranges, (long long)t->live_rows,
+            (double)t->live_bytes / 1048576.0, tel > 0 ? (double)t->live_rows / tel : 0.0, teta);
     }
     fprintf(stderr, "\033[K%-32s %3d/%-3d ranges %12lld rows %9.1f MB %10.0f rows/s ETA %s\n",
             "total", done, ranges, (long long)rows, (double)bytes / 1048576.0, (double)rows / el,

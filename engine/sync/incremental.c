@@ -1618,9 +1618,11 @@ static void progress(struct inc *s, bool force)
     char a[32], b[32];
     double lag_s = 0;
     uint64_t lag_bytes;
+    int64_t every = s->job->progress_every_s > 0 ? s->job->progress_every_s * 1000000000LL
+                                                 : (int64_t)PROGRESS_EVERY_MS * 1000000;
 
     publish_metrics(s);
-    if (!force && now - s->last_progress_ns < (int64_t)PROGRESS_EVERY_MS * 1000000)
+    if (!force && now - s->last_progress_ns < every)
         return;
     s->last_progress_ns = now;
     lag(s, &lag_bytes, &lag_s);
