@@ -187,7 +187,8 @@ void p2d_job_destroy(struct p2d_job *job); /* accepts NULL */
     "  --readers N             COPY reader threads (default: number of cores)\n"                   \
     "  --writers N             concurrent Stream Loads (default: 2 x readers, at most 16)\n"       \
     "  --rows-per-range N      rows per planned range (default: 0, plan by bytes)\n"               \
-    "  --bytes-per-range SIZE  COPY bytes per planned range (default: 256M)\n"                     \
+    "  --bytes-per-range SIZE  table bytes per planned range, at most (default: 256M; a\n"         \
+    "                          small job gets smaller ranges, 4 per reader, 16M or more)\n"        \
     "  --bytes-per-load SIZE   body bytes per Stream Load (default: 256M, at most 10G)\n"          \
     "  --memory SIZE           buffer memory budget (default: 128M)\n"                             \
     "  --format csv|json       Stream Load body format (default: csv)\n"                           \

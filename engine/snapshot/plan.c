@@ -49,7 +49,8 @@ const char *p2d_plan_method_name(enum p2d_plan_method m)
 
 /* ---- pure split math ---------------------------------------------------- */
 
-size_t p2d_plan_split_count(int64_t est_rows, int64_t rows_per_range, size_t max_ranges)
+size_t p2d_plan_split_count(int64_t est_rows, int64_t rows_per_range, size_t max_ranges,
+                            size_t multiple)
 {
     uint64_t k;
 
@@ -59,6 +60,8 @@ size_t p2d_plan_split_count(int64_t est_rows, int64_t rows_per_range, size_t max
         return 1;
     k = (uint64_t)est_rows / (uint64_t)rows_per_range +
         ((uint64_t)est_rows % (uint64_t)rows_per_range != 0);
+    if (k > 1 && multiple > 1 && k % multiple != 0)
+        k += multiple - k % multiple;
     if (max_ranges > 0 && k > max_ranges)
         k = max_ranges;
     if (k > SIZE_MAX)
@@ -823,7 +826,8 @@ static int plan_leaf(PGconn *conn, struct p2d_plan *plan, struct leaf *l, struct
     if (rc != 0)
         return rc;
     nranges = p2d_plan_split_count(l->rows, o->rows_per_range,
-                                   o->max_ranges ? o->max_ranges : P2D_PLAN_DEFAULT_MAX_RANGES);
+                                   o->max_ranges ? o->max_ranges : P2D_PLAN_DEFAULT_MAX_RANGES,
+                                   o->range_multiple);
     ctid_ok = PQserverVersion(conn) >= 140000 && l->heap;
     if (nranges <= 1 || o->strategy == P2D_PLAN_WHOLE)
         return add_range(plan, l, "true", l->rows, P2D_PLAN_M_WHOLE, err);

@@ -67,6 +67,8 @@ struct p2d_plan_opts {
     const char *filter;      /* user WHERE filter as SQL; NULL: none */
     int64_t rows_per_range;  /* <= 0: P2D_PLAN_DEFAULT_ROWS_PER_RANGE */
     size_t max_ranges;       /* per leaf; 0: P2D_PLAN_DEFAULT_MAX_RANGES */
+    size_t range_multiple;   /* a leaf split at all gets a multiple of this many
+                                ranges (the readers: none idles at the end); 0: any */
     enum p2d_plan_strategy strategy;
 };
 
@@ -102,8 +104,10 @@ int p2d_plan_table(PGconn *conn, const struct p2d_plan_opts *opts, struct p2d_pl
 /* ---- pure split math ---------------------------------------------------- */
 
 /* How many ranges for est_rows rows: ceil(est_rows / rows_per_range),
- * between 1 and max_ranges (0: no cap). */
-size_t p2d_plan_split_count(int64_t est_rows, int64_t rows_per_range, size_t max_ranges);
+ * rounded up to a multiple of `multiple` when above 1 (0 or 1: no
+ * rounding), between 1 and max_ranges (0: no cap). */
+size_t p2d_plan_split_count(int64_t est_rows, int64_t rows_per_range, size_t max_ranges,
+                            size_t multiple);
 
 /*
  * Cut points for nranges ranges over the integer key span [min, max]:

@@ -50,14 +50,16 @@
 #include "xfer/batch.h"
 #include "xfer/ring.h"
 
-#define MOD            "sync"
-#define BATCH_BYTES    (256 * 1024)
-#define MIN_BATCHES    4 /* per reader */
-#define BACKOFF_MAX_S  60
-#define TICK_MS        200
-#define PLAIN_EVERY_NS (10 * 1000000000LL)
-#define TTY_EVERY_NS   (1000000000LL)
-#define SQL_MAX        (64 * 1024 * 1024)
+#define MOD                  "sync"
+#define BATCH_BYTES          (256 * 1024)
+#define MIN_BATCHES          4 /* per reader */
+#define BACKOFF_MAX_S        60
+#define TICK_MS              200
+#define RANGES_PER_READER    4                    /* a job split by bytes: ranges per reader */
+#define MIN_AUTO_RANGE_BYTES (16LL * 1024 * 1024) /* ... but none planned smaller */
+#define PLAIN_EVERY_NS       (10 * 1000000000LL)
+#define TTY_EVERY_NS         (1000000000LL)
+#define SQL_MAX              (64 * 1024 * 1024)
 
 static volatile sig_atomic_t got_signal;
 static volatile sig_atomic_t signal_count;
@@ -347,16 +349,32 @@ static void free_tables(struct fl *fl)
 
 /* ---- planning (fresh run) ----------------------------------------------------- */
 
-static int64_t rows_per_range_for(const struct p2d_job *job, const struct p2d_table *ct)
+/*
+ * Rows per range of a table. --rows-per-range, when given, is taken as is.
+ * Else ranges hold --bytes-per-range of the table's bytes at most, and less
+ * when the whole job is small: every reader should get RANGES_PER_READER
+ * ranges or more, so that none idles while the last range is read alone
+ * (ranges are never planned below MIN_AUTO_RANGE_BYTES for that).
+ */
+static int64_t rows_per_range_for(const struct p2d_job *job, const struct p2d_table *ct,
+                                  int64_t job_bytes)
 {
+    int64_t per = job->bytes_per_range;
+    int readers = job->readers > 0 ? job->readers : 1;
+
     if (job->rows_per_range > 0)
         return job->rows_per_range;
+    if (job_bytes / (readers * RANGES_PER_READER) < per)
+        per = job_bytes / (readers * RANGES_PER_READER);
+    if (per < MIN_AUTO_RANGE_BYTES)
+        per = MIN_AUTO_RANGE_BYTES < job->bytes_per_range ? MIN_AUTO_RANGE_BYTES
+                                                          : job->bytes_per_range;
     if (ct->est_rows > 0 && ct->bytes > 0) {
         int64_t row_bytes = ct->bytes / ct->est_rows;
 
         if (row_bytes < 1)
             row_bytes = 1;
-        return job->bytes_per_range / row_bytes > 0 ? job->bytes_per_range / row_bytes : 1;
+        return per / row_bytes > 0 ? per / row_bytes : 1;
     }
     return 0; /* planner default */
 }
@@ -374,8 +392,12 @@ static int plan_and_save(struct fl *fl)
     char(*labels)[129] = NULL;
     int rc = 0;
 
+    int64_t job_bytes = 0;
+
     if (!first)
         return P2D_ENOMEM;
+    for (size_t i = 0; i < fl->ntables; i++)
+        job_bytes += fl->tables[i].cat->bytes > 0 ? fl->tables[i].cat->bytes : 0;
     p2d_plan_init(&plan);
     for (size_t i = 0; i < fl->ntables && rc == 0; i++) {
         struct fl_table *t = &fl->tables[i];
@@ -387,7 +409,10 @@ static int plan_and_save(struct fl *fl)
             .table = ct->name,
             .select_list = t->select_list,
             .filter = cfg ? cfg->where : NULL,
-            .rows_per_range = rows_per_range_for(fl->job, ct),
+            .rows_per_range = rows_per_range_for(fl->job, ct, job_bytes),
+            .range_multiple = fl->job->rows_per_range > 0
+                                  ? 0
+                                  : (size_t)(fl->job->readers > 0 ? fl->job->readers : 1),
             .strategy = P2D_PLAN_AUTO,
         };
 

@@ -70,15 +70,22 @@ static void check_int_cover(int64_t min, int64_t max, size_t k, long long max_di
 
 static void test_count(void)
 {
-    T_EQ_INT(p2d_plan_split_count(0, 1000, 0), 1);  /* empty table */
-    T_EQ_INT(p2d_plan_split_count(-1, 1000, 0), 1); /* unknown */
-    T_EQ_INT(p2d_plan_split_count(1, 1000, 0), 1);  /* one row */
-    T_EQ_INT(p2d_plan_split_count(1000, 1000, 0), 1);
-    T_EQ_INT(p2d_plan_split_count(1001, 1000, 0), 2);
-    T_EQ_INT(p2d_plan_split_count(10000, 1000, 0), 10);
-    T_EQ_INT(p2d_plan_split_count(10000, 1000, 4), 4); /* capped */
-    T_EQ_INT(p2d_plan_split_count(INT64_MAX, 1, 100), 100);
-    T_EQ_INT(p2d_plan_split_count(P2D_PLAN_DEFAULT_ROWS_PER_RANGE * 3LL, 0, 0), 3);
+    T_EQ_INT(p2d_plan_split_count(0, 1000, 0, 0), 1);  /* empty table */
+    T_EQ_INT(p2d_plan_split_count(-1, 1000, 0, 0), 1); /* unknown */
+    T_EQ_INT(p2d_plan_split_count(1, 1000, 0, 0), 1);  /* one row */
+    T_EQ_INT(p2d_plan_split_count(1000, 1000, 0, 0), 1);
+    T_EQ_INT(p2d_plan_split_count(1001, 1000, 0, 0), 2);
+    T_EQ_INT(p2d_plan_split_count(10000, 1000, 0, 0), 10);
+    T_EQ_INT(p2d_plan_split_count(10000, 1000, 4, 0), 4); /* capped */
+    T_EQ_INT(p2d_plan_split_count(INT64_MAX, 1, 100, 0), 100);
+    T_EQ_INT(p2d_plan_split_count(P2D_PLAN_DEFAULT_ROWS_PER_RANGE * 3LL, 0, 0, 0), 3);
+    /* a multiple of the readers once split at all, still capped */
+    T_EQ_INT(p2d_plan_split_count(1000, 1000, 0, 4), 1);
+    T_EQ_INT(p2d_plan_split_count(1001, 1000, 0, 4), 4);
+    T_EQ_INT(p2d_plan_split_count(5000, 1000, 0, 2), 6);
+    T_EQ_INT(p2d_plan_split_count(6000, 1000, 0, 2), 6);
+    T_EQ_INT(p2d_plan_split_count(5000, 1000, 0, 1), 5);
+    T_EQ_INT(p2d_plan_split_count(5000, 1000, 7, 4), 7);
 }
 
 static void test_int(void)
