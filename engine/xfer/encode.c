@@ -312,10 +312,34 @@ static int put_byte(struct row_ctx *x, char c)
 
 static bool csv_needs_enclose(const char *p, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i++)
+    uint32_t i = 0, tabs;
+
+    for (; n - i >= 16; i += 16)
+        if ((p2d__copy_block16_masks((const uint8_t *)p + i, &tabs) | tabs) != 0)
+            return true;
+    for (; i < n; i++)
         if (csv_special[(uint8_t)p[i]])
             return true;
     return false;
+}
+
+/* Offset of the first '"' or '\\' in p[i..n), or n. */
+static inline uint32_t csv_next_escaped(const char *p, uint32_t i, uint32_t n)
+{
+#if defined(__SSE2__)
+    for (; n - i >= 16; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_or_si128(
+            _mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+
+        if (m)
+            return i + (uint32_t)__builtin_ctz(m);
+    }
+#endif
+    for (; i < n; i++)
+        if (p[i] == '"' || p[i] == '\\')
+            return i;
+    return n;
 }
 
 /* A string value in CSV: raw when safe, else enclosed and escaped. */
@@ -330,10 +354,16 @@ static int csv_put_string(struct row_ctx *x, const char *p, uint32_t n)
         return rc;
     o = x->out->data + x->out->len;
     *o++ = '"';
-    for (uint32_t i = 0; i < n; i++) {
-        if (p[i] == '"' || p[i] == '\\')
-            *o++ = '\\';
-        *o++ = (uint8_t)p[i];
+    for (uint32_t i = 0; i < n;) {
+        uint32_t j = csv_next_escaped(p, i, n);
+
+        memcpy(o, p + i, j - i);
+        o += j - i;
+        if (j == n)
+            break;
+        *o++ = '\\';
+        *o++ = (uint8_t)p[j];
+        i = j + 1;
     }
     *o++ = '"';
     x->out->len = (size_t)(o - x->out->data);
