@@ -192,6 +192,7 @@ struct inc {
     int64_t throttle_until_ns;           /* do not read the stream before this */
     int64_t last_prune_ns;
     uint64_t catchup_lsn;     /* the source's WAL end when the stream (re)started */
+    bool caught_up;           /* the stream reached catchup_lsn (its tail went out) */
     int64_t ack_due_ns;       /* a position to store was put off until then (0: none) */
     size_t catchup_limit;     /* batch size limit while catching up */
     uint64_t pending_ack_lsn; /* that position, confirmed but not stored yet */
@@ -657,16 +658,29 @@ static void seal_table(struct inc *s, struct inc_table *t)
     t->last_send_ns = now_ns();
 }
 
-/* Seals every table whose batch is due (timeout) or full. */
+/* Seals every table whose batch is due (timeout) or full, and once, when
+ * the stream reaches the end of the backlog it started with, every batch:
+ * that tail would otherwise wait up to a batch timeout after the backlog
+ * was read (one extra load per table and catch-up). */
 static void seal_due(struct inc *s)
 {
     int64_t now = now_ns(), timeout = (int64_t)s->job->batch_timeout_ms * 1000000;
+    bool tail = false;
 
+    if (s->catchup_lsn && !s->caught_up && s->server_lsn >= s->catchup_lsn) {
+        s->caught_up = true;
+        tail = true;
+        P2D_DEBUG(MOD, "caught up with the backlog; loading what it left in batches");
+    }
     for (size_t i = 0; i < s->ntables && !s->fatal; i++) {
         struct inc_table *t = &s->tables[i];
 
         if (!t->batch || p2d_batcher_rows(t->batch) == 0)
             continue;
+        if (tail) {
+            seal_table(s, t);
+            continue;
+        }
         /* While catching up, a batch is full at a quarter of the limit:
          * loads then overlap with the decoding of the rest of the backlog
          * instead of all waiting for its end. */
@@ -1750,6 +1764,7 @@ static int connect_stream(struct inc *s)
                 if (PQstatus(s->o->src) == CONNECTION_BAD)
                     PQreset(s->o->src);
                 s->catchup_lsn = 0;
+                s->caught_up = false;
                 if (p2d_pg_query_value(s->o->src, "SELECT pg_current_wal_insert_lsn()",
                                        "cannot read the WAL position", v, sizeof(v), &null,
                                        &e2) == 0 &&
