@@ -363,6 +363,7 @@ static void advance_ack(struct inc *s, bool force_feedback)
     int64_t ts = s->pending_ack_lsn > s->acked_lsn ? s->pending_ack_ts_us : s->acked_commit_ts_us;
     bool all_idle = true;
     int64_t now = now_ns();
+    const uint64_t known = ack; /* logged once, not at every deferred store */
 
     s->ack_due_ns = 0;
 
@@ -393,8 +394,9 @@ static void advance_ack(struct inc *s, bool force_feedback)
     if (ack > s->acked_lsn) {
         char x[32], y[32];
 
-        P2D_DEBUG(MOD, "ack %s -> %s (low txn %" PRIu64 ", %zu commits held, idle %d)",
-                  lsn_str(s->acked_lsn, x), lsn_str(ack, y), low, s->ncommits, all_idle);
+        if (ack > known)
+            P2D_DEBUG(MOD, "ack %s -> %s (low txn %" PRIu64 ", %zu commits held, idle %d)",
+                      lsn_str(s->acked_lsn, x), lsn_str(ack, y), low, s->ncommits, all_idle);
         /* store at most every 200 ms (one fsync), but always when forced;
          * the loop wakes for a store it put off (ack_due_ns) */
         s->pending_ack_lsn = ack;
