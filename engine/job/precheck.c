@@ -381,9 +381,10 @@ size_t p2d_precheck_eval_identity(const struct p2d_job *job, const struct p2d_ca
         item_set(&out[2], P2D_PRECHECK_PASS, "unchanged TOAST", NULL,
                  "%zu table(s) have TOAST-able columns without REPLICA IDENTITY FULL: an UPDATE "
                  "that leaves such a value unchanged does not carry it, so that change is "
-                 "applied as a Doris partial-column update (merge-on-write); an UPDATE that "
-                 "also changes the key stops the sync (the value is nowhere to be had); "
-                 "REPLICA IDENTITY FULL avoids both (whole rows, more WAL): %s",
+                 "applied as a Doris partial-column update (merge-on-write); when the UPDATE "
+                 "also changes the key, the value is read from the source under the new key "
+                 "(one query per such change); REPLICA IDENTITY FULL avoids both (whole rows, "
+                 "more WAL): %s",
                  toast.n, list_text(&toast, list, sizeof(list)));
     else
         item_set(&out[2], P2D_PRECHECK_PASS, "unchanged TOAST", NULL,

@@ -237,6 +237,28 @@ static bool overridden_keyword(const char *kw, enum p2d_pg_kind kind)
            strcmp(kw, "client_encoding") == 0 || strcmp(kw, "options") == 0;
 }
 
+/* The SET batch of a normal session (see p2d_pg_connect). */
+static int pin_session(PGconn *conn, struct p2d_pg_error *err)
+{
+    char sets[1024];
+    size_t len = 0;
+
+    for (size_t i = 0; i < NPINNED && len < sizeof(sets); i++)
+        len += (size_t)snprintf(sets + len, sizeof(sets) - len, "SET %s = '%s'; ", pinned[i].name,
+                                pinned[i].value);
+    return p2d_pg_exec(conn, sets, "cannot apply session settings", NULL, err);
+}
+
+int p2d_pg_reset(PGconn *conn, struct p2d_pg_error *err)
+{
+    PQreset(conn);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        p2d_pg_error_from(conn, NULL, "cannot reconnect to PostgreSQL", err);
+        return P2D_ESOURCE;
+    }
+    return pin_session(conn, err);
+}
+
 int p2d_pg_connect(const char *conninfo, enum p2d_pg_kind kind, const char *app_name, PGconn **out,
                    struct p2d_pg_error *err)
 {
@@ -331,17 +353,8 @@ int p2d_pg_connect(const char *conninfo, enum p2d_pg_kind kind, const char *app_
         classify_connect_failure(msg, err);
         goto fail;
     }
-    if (kind == P2D_PG_SQL) {
-        char sets[1024];
-        size_t len = 0;
-
-        for (i = 0; i < NPINNED && len < sizeof(sets); i++)
-            len += (size_t)snprintf(sets + len, sizeof(sets) - len, "SET %s = '%s'; ",
-                                    pinned[i].name, pinned[i].value);
-        rc = p2d_pg_exec(conn, sets, "cannot apply session settings", NULL, err);
-        if (rc != 0)
-            goto fail;
-    }
+    if (kind == P2D_PG_SQL && (rc = pin_session(conn, err)) != 0)
+        goto fail;
     PQconninfoFree(opts);
     free(keys);
     free(vals);

@@ -71,6 +71,13 @@ int p2d_pg_connect(const char *conninfo, enum p2d_pg_kind kind, const char *app_
                    struct p2d_pg_error *err) __attribute__((warn_unused_result));
 
 /*
+ * Reconnects a normal session (PQreset) and pins its settings again, as
+ * p2d_pg_connect did: a reset connection starts with the server defaults.
+ * 0, or P2D_ESOURCE with err filled.
+ */
+int p2d_pg_reset(PGconn *conn, struct p2d_pg_error *err);
+
+/*
  * Runs sql with the simple query protocol (the only one a replication
  * connection accepts). On PGRES_TUPLES_OK or PGRES_COMMAND_OK returns 0 and
  * hands the result to the caller through *res (PQclear it), or clears it

@@ -118,6 +118,7 @@ struct inc_table {
     size_t queued_bytes;
     struct p2d_spill *spill; /* sealed bodies waiting beyond the memory budget */
     int64_t inserts, updates, deletes, loads, issues;
+    int64_t filled; /* key changes whose unchanged TOAST values were read from the source */
     struct p2d_metric *m_ins, *m_upd, *m_del, *m_loads;
 };
 
@@ -352,6 +353,16 @@ static uint64_t table_min_txn(const struct inc_table *t)
 static bool table_idle(const struct inc_table *t)
 {
     return !t->head && (!t->batch || p2d_batcher_rows(t->batch) == 0);
+}
+
+/* A new SQL session to the source, settings pinned again; a failure shows
+ * on the session's next query. */
+static void reset_src(struct inc *s)
+{
+    struct p2d_pg_error e;
+
+    if (p2d_pg_reset(s->o->src, &e) != 0)
+        P2D_DEBUG(MOD, "%s", e.message);
 }
 
 /* Moves the flush LSN as far as the held records allow; stores it; sends it. */
@@ -869,14 +880,14 @@ static int replan_table(struct inc *s, struct inc_table *t)
 
     for (int attempt = 0;; attempt++) {
         if (PQstatus(s->o->src) == CONNECTION_BAD)
-            PQreset(s->o->src);
+            reset_src(s);
         if (p2d_catalog_read(s->o->src, s->job, 0, &cat, &e) == 0)
             break;
         /* the session may have died with a PostgreSQL restart: a new one */
         if (attempt < 30 && (p2d_pg_error_is_connect(&e) || PQstatus(s->o->src) != CONNECTION_OK ||
                              strstr(e.message, "terminating connection"))) {
             P2D_WARN(MOD, "%s; reconnecting the source session", e.message);
-            PQreset(s->o->src);
+            reset_src(s);
             sleep(attempt < 5 ? 1 : 2);
             continue;
         }
@@ -1294,6 +1305,111 @@ static int add_change(struct inc *s, struct inc_table *t, enum p2d_cdc_op op,
     return 0;
 }
 
+/*
+ * A key-changing UPDATE on REPLICA IDENTITY DEFAULT / USING INDEX that left
+ * a TOASTed value alone: the value is in no message (the old tuple holds
+ * the key only), and the row under the new key is not in Doris yet, so a
+ * partial update cannot supply it. It is read from the source by the new
+ * key instead: the row as it is now, which may be newer than this change;
+ * every later change of that key follows in the stream, so the destination
+ * still converges to the source. Returns 0 with the values filled into
+ * s->row (pointing into *res, which the caller clears), 1 when no row has
+ * that key any more (a later change deleted it or moved it away: the
+ * stream brings that change too, so nothing is written under the new key),
+ * or P2D_ESOURCE after logging why.
+ */
+static int fill_unchanged(struct inc *s, struct inc_table *t, uint32_t relid, PGresult **res)
+{
+    const struct p2d_rel *rel = p2d_relcache_get(s->rc, relid);
+    const char *params[MAX_COLS];
+    char *owned[MAX_COLS];
+    int nparams = 0, rc = 0, ncols = 0, colof[MAX_COLS];
+    struct p2d_buf sql;
+    struct p2d_pg_error e;
+
+    *res = NULL;
+    if (!rel)
+        return P2D_ESOURCE;
+    if (PQstatus(s->o->src) == CONNECTION_BAD)
+        reset_src(s);
+    p2d_buf_init(&sql, 1 << 20);
+    rc = p2d_pg_appendf(&sql, "SELECT ");
+    for (int c = 0; rc == 0 && c < t->ncols; c++) {
+        if (s->row[c].kind != P2D_PGVAL_UNCHANGED)
+            continue;
+        if (ncols && (rc = p2d_pg_appendf(&sql, ", ")) != 0)
+            break;
+        rc = p2d_pg_append_ident(s->o->src, &sql, rel->cols[t->rel_pos[c]].name);
+        colof[ncols++] = c;
+    }
+    if (rc == 0)
+        rc = p2d_pg_appendf(&sql, " FROM %s", t->cat->relkind == 'p' ? "" : "ONLY ");
+    if (rc == 0)
+        rc = p2d_pg_append_ident(s->o->src, &sql, rel->nspname);
+    if (rc == 0)
+        rc = p2d_pg_appendf(&sql, ".");
+    if (rc == 0)
+        rc = p2d_pg_append_ident(s->o->src, &sql, rel->relname);
+    for (int c = 0; rc == 0 && c < t->ncols; c++) {
+        if (!t->src_key[c])
+            continue;
+        if (s->row[c].kind != P2D_PGVAL_TEXT) {
+            rc = P2D_EINVAL; /* keys are never NULL or unchanged */
+            break;
+        }
+        owned[nparams] = strndup((const char *)s->row[c].data, s->row[c].len);
+        if (!owned[nparams]) {
+            rc = P2D_ENOMEM;
+            break;
+        }
+        params[nparams] = owned[nparams];
+        nparams++;
+        if ((rc = p2d_pg_appendf(&sql, " %s ", nparams == 1 ? "WHERE" : "AND")) == 0 &&
+            (rc = p2d_pg_append_ident(s->o->src, &sql, rel->cols[t->rel_pos[c]].name)) == 0)
+            rc = p2d_pg_appendf(&sql, " = $%d", nparams);
+    }
+    if (rc == 0) {
+        for (int attempt = 0; attempt < 2; attempt++) {
+            *res = PQexecParams(s->o->src, (const char *)sql.data, nparams, NULL, params, NULL,
+                                NULL, 0);
+            if (PQresultStatus(*res) == PGRES_TUPLES_OK || PQstatus(s->o->src) == CONNECTION_OK)
+                break;
+            if (attempt == 0) { /* PostgreSQL restarted: once more on a new session */
+                PQclear(*res);
+                *res = NULL;
+                reset_src(s);
+            }
+        }
+        if (PQresultStatus(*res) != PGRES_TUPLES_OK) {
+            p2d_pg_error_from(s->o->src, *res, "cannot read a row under its new key", &e);
+            P2D_ERROR(MOD, "table \"%s\": %s", t->name, e.message);
+            rc = P2D_ESOURCE;
+        } else if (PQntuples(*res) == 0) {
+            rc = 1;
+        } else {
+            for (int i = 0; i < ncols; i++)
+                s->row[colof[i]] =
+                    PQgetisnull(*res, 0, i)
+                        ? (struct p2d_pgval){.kind = P2D_PGVAL_NULL}
+                        : (struct p2d_pgval){.kind = P2D_PGVAL_TEXT,
+                                             .data = (const uint8_t *)PQgetvalue(*res, 0, i),
+                                             .len = (uint32_t)PQgetlength(*res, 0, i)};
+        }
+    } else {
+        P2D_ERROR(MOD, "table \"%s\": cannot build the query of a row under its new key: %s",
+                  t->name, p2d_strerror(rc));
+        rc = P2D_ESOURCE;
+    }
+    for (int i = 0; i < nparams; i++)
+        free(owned[i]);
+    p2d_buf_fini(&sql);
+    if (rc != 0 && rc != 1) {
+        PQclear(*res);
+        *res = NULL;
+    }
+    return rc;
+}
+
 static int on_change(struct inc *s, const struct p2d_pgmsg *m, uint64_t lsn)
 {
     struct inc_table *t = table_of_relid(s, m->u.change.relid);
@@ -1334,19 +1450,31 @@ static int on_change(struct inc *s, const struct p2d_pgmsg *m, uint64_t lsn)
          * (Duplicate, REPLICA IDENTITY FULL) the old row is marked deleted. */
         if (!keyless && !key_equal(t, s->row, s->oldrow)) {
             for (int c = 0; c < t->ncols; c++) {
+                PGresult *res = NULL;
+
                 if (s->row[c].kind != P2D_PGVAL_UNCHANGED)
                     continue;
                 /* the new key's row needs the value, and it is neither in
                  * the stream nor under the new key in Doris */
-                P2D_ERROR(MOD,
-                          "table \"%s\": an UPDATE changed the key and left the TOASTed value "
-                          "of column \"%s\" unchanged; with REPLICA IDENTITY %s the value is "
-                          "not in the WAL, so the row under the new key cannot be written "
-                          "whole; hint: ALTER TABLE %s REPLICA IDENTITY FULL, then resync the "
-                          "table (or restart the sync if no such row was written yet)",
-                          t->name, t->cols[c].enc.name,
-                          t->cat->replident == 'i' ? "USING INDEX" : "DEFAULT", t->name);
-                return P2D_ESOURCE;
+                rc = fill_unchanged(s, t, m->u.change.relid, &res);
+                if (rc < 0)
+                    return rc;
+                t->filled++;
+                if (t->filled == 1)
+                    P2D_INFO(MOD,
+                             "table \"%s\": an UPDATE changed the key and left a TOASTed "
+                             "value unchanged; it is read from the source under the new key "
+                             "(REPLICA IDENTITY FULL would carry it in the WAL)",
+                             t->name);
+                {
+                    int found = rc == 0;
+
+                    rc = add_change(s, t, P2D_CDC_DELETE, s->oldrow, lsn);
+                    if (rc == 0 && found)
+                        rc = add_change(s, t, P2D_CDC_UPSERT, s->row, lsn);
+                }
+                PQclear(res);
+                return rc;
             }
         }
         if (keyless ? m->u.change.old_kind == 'O' : !key_equal(t, s->row, s->oldrow)) {
@@ -1508,7 +1636,7 @@ static void slot_status(struct inc *s)
     PGresult *r = NULL;
 
     if (PQstatus(s->o->src) == CONNECTION_BAD)
-        PQreset(s->o->src); /* PostgreSQL restarted under the stream */
+        reset_src(s); /* PostgreSQL restarted under the stream */
     snprintf(sql, sizeof(sql),
              "SELECT coalesce(wal_status, ''), "
              "coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint "
@@ -1516,7 +1644,7 @@ static void slot_status(struct inc *s)
              s->o->slot);
     if (p2d_pg_exec(s->o->src, sql, "cannot read the slot's status", &r, &e) != 0) {
         P2D_WARN(MOD, "%s", e.message);
-        PQreset(s->o->src); /* a new session for the next time */
+        reset_src(s); /* a new session for the next time */
         return;
     }
     if (PQntuples(r) == 1) {
@@ -1764,7 +1892,7 @@ static int connect_stream(struct inc *s)
                 struct p2d_pg_error e2;
 
                 if (PQstatus(s->o->src) == CONNECTION_BAD)
-                    PQreset(s->o->src);
+                    reset_src(s);
                 s->catchup_lsn = 0;
                 s->caught_up = false;
                 if (p2d_pg_query_value(s->o->src, "SELECT pg_current_wal_insert_lsn()",

@@ -148,7 +148,7 @@ static void identity_items(void)
     T_HAS_STR(out[2].finding, "\"public.toasty\"");
     T_HAS_STR(out[2].finding, "partial-column update");
     T_HAS_STR(out[2].finding, "merge-on-write");
-    T_HAS_STR(out[2].finding, "changes the key stops the sync");
+    T_HAS_STR(out[2].finding, "read from the source under the new key");
     T_HAS_STR(out[2].finding, "REPLICA IDENTITY FULL avoids both");
     T_CHECK(strstr(out[2].finding, "toasty_full") == NULL);
     T_CHECK(strstr(out[2].finding, "nk_toast") == NULL);
