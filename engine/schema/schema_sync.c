@@ -1,7 +1,19 @@
 /*
  * schema_sync.c - creates the Doris databases and tables of a sync (see
- * schema_sync.h). Existing tables are read from information_schema.COLUMNS
- * one table at a time, so memory stays bounded by the widest table.
+ * schema_sync.h).
+ *
+ * What exists is learnt from information_schema.COLUMNS (doris-protocol.md
+ * §6.3), not with one query per table: each query is a round trip through
+ * the FE (a JDBC loopback, §6.1) whose cost may grow with the tables Doris
+ * holds, so per-table lookups can make a sync of N tables cost N^2 (they
+ * did against doris-emu). Per database, one paged query lists the tables and
+ * their column counts (keeping only the names this sync plans); then, when a
+ * table that exists comes up in catalog order, the columns of it and of the
+ * next existing tables are read together (a window of at most WINDOW_TABLES
+ * tables and about WINDOW_COLUMNS columns), so memory stays bounded by the
+ * window and the catalog, not by what the Doris database holds. A fresh
+ * database costs one query; every page is keyed on the last row, so the
+ * FE's cap on returned rows (`limit`, 1000 by default, §6.1) only adds pages.
  */
 #include "schema/schema_sync.h"
 
@@ -15,7 +27,11 @@
 #include "base/log.h"
 #include "p2d_error.h"
 
-#define REASON_MAX (64 * 1024) /* a per-table report never grows past this */
+#define REASON_MAX     (64 * 1024) /* a per-table report never grows past this */
+#define PAGE_ROWS      1000        /* LIMIT of each catalog query: the FE's default cap (§6.1) */
+#define WINDOW_TABLES  64          /* existing tables whose columns one query reads */
+#define WINDOW_COLUMNS 4096        /* ... and about this many columns (one wide table may exceed) */
+#define QUERY_MAX      (256 * 1024) /* a catalog query never grows past this */
 
 const char *p2d_schema_outcome_name(enum p2d_schema_outcome o)
 {
@@ -169,63 +185,14 @@ static int append_literal_str(struct p2d_buf *b, const char *s)
     return p2d_ddl_append_literal(b, s);
 }
 
-/* Reads the columns of db.table; *n = 0 when the table does not exist. */
-static int read_existing(struct p2d_doris_sql *sql, const char *db, const char *table,
-                         struct existing_col **cols, size_t *n, char *err, size_t errlen)
+/* A count or position Doris sent as a JSON integer (or, defensively, text). */
+static long long json_count(const json_t *v)
 {
-    struct p2d_buf q;
-    enum p2d_doris_fail fail;
-    json_t *data = NULL, *rows;
-    int rc;
-
-    *cols = NULL;
-    *n = 0;
-    p2d_buf_init(&q, 4096);
-    rc = appendf(&q, "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY FROM "
-                     "information_schema.`COLUMNS` WHERE TABLE_SCHEMA = ");
-    if (rc == 0)
-        rc = append_literal_str(&q, db);
-    if (rc == 0)
-        rc = appendf(&q, " AND TABLE_NAME = ");
-    if (rc == 0)
-        rc = append_literal_str(&q, table);
-    if (rc == 0)
-        rc = appendf(&q, " ORDER BY ORDINAL_POSITION");
-    if (rc != 0) {
-        p2d_buf_fini(&q);
-        return rc == P2D_EFULL ? P2D_EINVAL : rc;
-    }
-    rc = p2d_doris_sql_exec(sql, "information_schema", (const char *)q.data, &data, &fail, err,
-                            errlen);
-    p2d_buf_fini(&q);
-    if (rc != 0)
-        return rc;
-    rows = p2d_doris_rows(data);
-    if (rows && json_array_size(rows) > 0) {
-        *cols = calloc(json_array_size(rows), sizeof(**cols));
-        if (!*cols) {
-            json_decref(data);
-            return P2D_ENOMEM;
-        }
-    }
-    for (size_t i = 0; rows && i < json_array_size(rows); i++) {
-        json_t *row = json_array_get(rows, i);
-        const char *name = json_string_value(json_array_get(row, 0));
-        const char *type = json_string_value(json_array_get(row, 1));
-        const char *nullable = json_string_value(json_array_get(row, 2));
-        const char *key = json_string_value(json_array_get(row, 3));
-        struct existing_col *c = &(*cols)[*n];
-
-        if (!name)
-            continue;
-        snprintf(c->name, sizeof(c->name), "%s", name);
-        normalise_type(type ? type : "", c->type, sizeof(c->type));
-        c->nullable = nullable && strcasecmp(nullable, "YES") == 0;
-        c->key = key && key[0] != '\0';
-        (*n)++;
-    }
-    json_decref(data);
-    return 0;
+    if (json_is_integer(v))
+        return json_integer_value(v);
+    if (json_is_string(v))
+        return strtoll(json_string_value(v), NULL, 10);
+    return -1;
 }
 
 /* ---- comparing --------------------------------------------------------- */
@@ -328,6 +295,20 @@ static bool same_layout(const struct p2d_ddl_table *a, const struct p2d_ddl_tabl
 
 /* ---- the step ---------------------------------------------------------- */
 
+/* What Doris holds under one planned table's name. */
+struct existing {
+    size_t listed;             /* columns the listing counted; 0: no such table */
+    bool read;                 /* its columns were read (in some window) */
+    struct existing_col *cols; /* what the read found, Doris order; owned */
+    size_t ncols, cap;
+};
+
+/* A planned Doris table by name, for matching catalog answers. */
+struct planned_name {
+    const char *database, *table; /* borrowed from the plan */
+    size_t index;                 /* catalog index */
+};
+
 struct step {
     struct p2d_doris_sql *sql;
     const struct p2d_job *job;
@@ -335,13 +316,280 @@ struct step {
     struct p2d_schema_report *rep;
     struct p2d_ddl_table **plans; /* per table, NULL when refused before planning */
     size_t *leader;               /* per table: the table whose Doris table it shares */
-    char **dbs_done;
+    struct existing *existing;    /* per table (those that own their Doris table) */
+    struct planned_name *names;   /* those tables, sorted by (database, table) */
+    size_t nnames;
+    char **dbs_done; /* created if missing, and listed */
     size_t ndbs_done;
     bool dest_failed;
     int stop_rc; /* P2D_ERETRY / P2D_EDEST after a failure that stops the step */
     char stop_reason[1024];
 };
 
+static int cmp_planned_name(const void *a, const void *b)
+{
+    const struct planned_name *x = a, *y = b;
+    int c = strcmp(x->database, y->database);
+
+    return c ? c : strcmp(x->table, y->table);
+}
+
+/* Whether table i creates (or finds) its own Doris table in sync_one. */
+static bool owns_doris_table(const struct step *s, size_t i)
+{
+    return s->plans[i] && s->leader[i] == i && s->rep->results[i].outcome != P2D_SCHEMA_REFUSED;
+}
+
+/* Sorts the tables that own their Doris table by name (after collisions). */
+static int index_names(struct step *s)
+{
+    s->names = calloc(s->cat->ntables + 1, sizeof(*s->names));
+    if (!s->names)
+        return P2D_ENOMEM;
+    for (size_t i = 0; i < s->cat->ntables; i++)
+        if (owns_doris_table(s, i))
+            s->names[s->nnames++] = (struct planned_name){
+                .database = s->plans[i]->database, .table = s->plans[i]->table, .index = i};
+    qsort(s->names, s->nnames, sizeof(*s->names), cmp_planned_name);
+    return 0;
+}
+
+/* The catalog index planned as db.table, or -1. Names compare exactly:
+ * Doris table names are case-sensitive (§7.3). */
+static long planned_index(const struct step *s, const char *db, const char *table)
+{
+    struct planned_name key = {.database = db, .table = table};
+    const struct planned_name *hit =
+        bsearch(&key, s->names, s->nnames, sizeof(*s->names), cmp_planned_name);
+
+    return hit ? (long)hit->index : -1;
+}
+
+/* Runs one catalog query (q NUL-terminated); *data is a new reference. */
+static int catalog_query(struct step *s, const struct p2d_buf *q, json_t **data, char *err,
+                         size_t errlen)
+{
+    enum p2d_doris_fail fail;
+
+    return p2d_doris_sql_exec(s->sql, "information_schema", (const char *)q->data, data, &fail, err,
+                              errlen);
+}
+
+/*
+ * Lists the tables of Doris database db with their column counts, a page
+ * of at most PAGE_ROWS names after another until an empty page, and notes
+ * the planned ones in s->existing[].listed.
+ */
+static int list_existing(struct step *s, const char *db, char *err, size_t errlen)
+{
+    struct p2d_buf q;
+    char *last = NULL;
+    int rc = 0;
+
+    p2d_buf_init(&q, QUERY_MAX);
+    for (;;) {
+        json_t *data = NULL, *rows;
+        const char *page_last = NULL;
+
+        q.len = 0;
+        rc = appendf(&q, "SELECT TABLE_NAME, COUNT(*) FROM information_schema.`COLUMNS` WHERE "
+                         "TABLE_SCHEMA = ");
+        if (rc == 0)
+            rc = append_literal_str(&q, db);
+        if (rc == 0 && last) {
+            rc = appendf(&q, " AND TABLE_NAME > ");
+            if (rc == 0)
+                rc = append_literal_str(&q, last);
+        }
+        if (rc == 0)
+            rc = appendf(&q, " GROUP BY TABLE_NAME ORDER BY TABLE_NAME LIMIT %d", PAGE_ROWS);
+        if (rc == 0)
+            rc = p2d_buf_append(&q, "", 1);
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot build the catalog query for Doris database \"%s\"", db);
+            rc = rc == P2D_EFULL ? P2D_EINVAL : rc;
+            break;
+        }
+        rc = catalog_query(s, &q, &data, err, errlen);
+        if (rc != 0)
+            break;
+        rows = p2d_doris_rows(data);
+        for (size_t r = 0; rows && r < json_array_size(rows); r++) {
+            json_t *row = json_array_get(rows, r);
+            const char *name = json_string_value(json_array_get(row, 0));
+            long long n = json_count(json_array_get(row, 1));
+            long i;
+
+            if (!name)
+                continue;
+            if ((page_last || last) && strcmp(name, page_last ? page_last : last) <= 0) {
+                snprintf(err, errlen,
+                         "Doris listed the tables of \"%s\" out of order (\"%s\" after \"%s\")", db,
+                         name, page_last ? page_last : last);
+                rc = P2D_EDEST;
+                break;
+            }
+            page_last = name;
+            i = planned_index(s, db, name);
+            if (i >= 0 && n > 0)
+                s->existing[i].listed = (size_t)n;
+        }
+        if (rc == 0 && page_last) {
+            free(last);
+            last = strdup(page_last);
+            if (!last)
+                rc = P2D_ENOMEM;
+        }
+        json_decref(data);
+        if (rc != 0 || !page_last)
+            break;
+    }
+    free(last);
+    p2d_buf_fini(&q);
+    return rc;
+}
+
+/* Appends one COLUMNS row (TABLE_NAME, ORDINAL_POSITION, COLUMN_NAME,
+ * COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY) to e. */
+static int add_existing_col(struct existing *e, json_t *row)
+{
+    const char *name = json_string_value(json_array_get(row, 2));
+    const char *type = json_string_value(json_array_get(row, 3));
+    const char *nullable = json_string_value(json_array_get(row, 4));
+    const char *key = json_string_value(json_array_get(row, 5));
+    struct existing_col *c;
+
+    if (!name)
+        return 0;
+    if (e->ncols == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : e->listed + 1;
+        struct existing_col *grown = realloc(e->cols, cap * sizeof(*grown));
+
+        if (!grown)
+            return P2D_ENOMEM;
+        e->cols = grown;
+        e->cap = cap;
+    }
+    c = &e->cols[e->ncols++];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    normalise_type(type ? type : "", c->type, sizeof(c->type));
+    c->nullable = nullable && strcasecmp(nullable, "YES") == 0;
+    c->key = key && key[0] != '\0';
+    return 0;
+}
+
+/* The window query: the columns of the window's tables, after
+ * (after_table, after_pos) when after_table is not NULL. */
+static int window_query(struct p2d_buf *q, const struct step *s, const char *db, const size_t *win,
+                        size_t nwin, const char *after_table, long long after_pos)
+{
+    int rc;
+
+    q->len = 0;
+    rc = appendf(q, "SELECT TABLE_NAME, ORDINAL_POSITION, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, "
+                    "COLUMN_KEY FROM information_schema.`COLUMNS` WHERE TABLE_SCHEMA = ");
+    if (rc == 0)
+        rc = append_literal_str(q, db);
+    if (rc == 0)
+        rc = appendf(q, " AND TABLE_NAME IN (");
+    for (size_t k = 0; k < nwin && rc == 0; k++) {
+        rc = appendf(q, "%s", k ? ", " : "");
+        if (rc == 0)
+            rc = append_literal_str(q, s->plans[win[k]]->table);
+    }
+    if (rc == 0)
+        rc = appendf(q, ")");
+    if (rc == 0 && after_table) {
+        rc = appendf(q, " AND (TABLE_NAME > ");
+        if (rc == 0)
+            rc = append_literal_str(q, after_table);
+        if (rc == 0)
+            rc = appendf(q, " OR (TABLE_NAME = ");
+        if (rc == 0)
+            rc = append_literal_str(q, after_table);
+        if (rc == 0)
+            rc = appendf(q, " AND ORDINAL_POSITION > %lld))", after_pos);
+    }
+    if (rc == 0)
+        rc = appendf(q, " ORDER BY TABLE_NAME, ORDINAL_POSITION LIMIT %d", PAGE_ROWS);
+    if (rc == 0)
+        rc = p2d_buf_append(q, "", 1);
+    return rc == P2D_EFULL ? P2D_EINVAL : rc;
+}
+
+/*
+ * Reads the columns of table first (listed, not read yet) and of the next
+ * listed tables of its database in catalog order: at most WINDOW_TABLES
+ * tables, and no more than WINDOW_COLUMNS listed columns unless the first
+ * alone has more. Each page follows the last row received; the read ends
+ * on an empty page, or on a short one once the listed columns arrived.
+ */
+static int read_window(struct step *s, size_t first, char *err, size_t errlen)
+{
+    const char *db = s->plans[first]->database;
+    size_t win[WINDOW_TABLES], nwin = 0, expected = 0, received = 0;
+    char last_table[sizeof(s->plans[first]->table)] = "";
+    long long last_pos = 0;
+    struct p2d_buf q;
+    int rc = 0;
+
+    for (size_t j = first; j < s->cat->ntables && nwin < WINDOW_TABLES; j++) {
+        struct existing *e = &s->existing[j];
+
+        if (!owns_doris_table(s, j) || e->listed == 0 || e->read ||
+            strcmp(s->plans[j]->database, db) != 0)
+            continue;
+        if (nwin > 0 && expected + e->listed > WINDOW_COLUMNS)
+            break;
+        e->read = true;
+        win[nwin++] = j;
+        expected += e->listed;
+    }
+    p2d_buf_init(&q, QUERY_MAX);
+    for (;;) {
+        json_t *data = NULL, *rows;
+        size_t nrows;
+
+        rc = window_query(&q, s, db, win, nwin, last_table[0] ? last_table : NULL, last_pos);
+        if (rc != 0)
+            snprintf(err, errlen, "cannot build the catalog query for Doris database \"%s\"", db);
+        else
+            rc = catalog_query(s, &q, &data, err, errlen);
+        if (rc != 0)
+            break;
+        rows = p2d_doris_rows(data);
+        nrows = rows ? json_array_size(rows) : 0;
+        for (size_t r = 0; r < nrows && rc == 0; r++) {
+            json_t *row = json_array_get(rows, r);
+            const char *table = json_string_value(json_array_get(row, 0));
+            long long pos = json_count(json_array_get(row, 1));
+            int order = table ? strcmp(table, last_table) : -1;
+            long i;
+
+            if (!table || (last_table[0] && (order < 0 || (order == 0 && pos <= last_pos)))) {
+                snprintf(err, errlen,
+                         "Doris listed the columns of \"%s\" out of order (\"%s\" column %lld)", db,
+                         table ? table : "?", pos);
+                rc = P2D_EDEST;
+                break;
+            }
+            snprintf(last_table, sizeof(last_table), "%s", table);
+            last_pos = pos;
+            received++;
+            i = planned_index(s, db, table);
+            if (i >= 0 && s->existing[i].read)
+                rc = add_existing_col(&s->existing[i], row);
+        }
+        json_decref(data);
+        if (rc != 0 || nrows == 0 || (nrows < PAGE_ROWS && received >= expected))
+            break;
+    }
+    p2d_buf_fini(&q);
+    return rc;
+}
+
+/* Creates database db if missing and lists its tables, once per db. */
 static int ensure_database(struct step *s, const char *db, char *err, size_t errlen)
 {
     char q[400], ident[300];
@@ -355,6 +603,8 @@ static int ensure_database(struct step *s, const char *db, char *err, size_t err
     p2d_doris_quote_ident(db, ident, sizeof(ident));
     snprintf(q, sizeof(q), "CREATE DATABASE IF NOT EXISTS %s", ident);
     rc = p2d_doris_sql_exec(s->sql, "information_schema", q, NULL, &fail, err, errlen);
+    if (rc == 0)
+        rc = list_existing(s, db, err, errlen);
     if (rc != 0)
         return rc;
     grown = realloc(s->dbs_done, (s->ndbs_done + 1) * sizeof(*grown));
@@ -372,8 +622,9 @@ static int sync_one(struct step *s, size_t i)
 {
     struct p2d_schema_result *res = &s->rep->results[i];
     const struct p2d_ddl_table *dt = s->plans[i];
-    struct existing_col *cols = NULL;
-    size_t ncols = 0;
+    struct existing *ex = &s->existing[i];
+    struct existing_col *cols;
+    size_t ncols;
     struct p2d_buf b;
     char derr[1024], headline[800];
     enum p2d_doris_fail fail;
@@ -382,11 +633,19 @@ static int sync_one(struct step *s, size_t i)
     if (s->stop_rc != 0)
         return settle(s->rep, res, P2D_SCHEMA_REFUSED, s->stop_reason);
     rc = ensure_database(s, dt->database, derr, sizeof(derr));
-    if (rc == 0)
-        rc = read_existing(s->sql, dt->database, dt->table, &cols, &ncols, derr, sizeof(derr));
-    if (rc == P2D_ENOMEM)
+    if (rc == 0 && ex->listed > 0 && !ex->read)
+        rc = read_window(s, i, derr, sizeof(derr));
+    /* ncols == 0: no such table (or it went away since the listing) */
+    cols = ex->cols;
+    ncols = ex->ncols;
+    ex->cols = NULL;
+    ex->ncols = ex->cap = 0;
+    if (rc == P2D_ENOMEM) {
+        free(cols);
         return rc;
+    }
     if (rc != 0) {
+        free(cols);
         s->stop_rc = rc == P2D_ERETRY ? P2D_ERETRY : P2D_EDEST;
         snprintf(s->stop_reason, sizeof(s->stop_reason), "%s", derr);
         return settle(s->rep, res, P2D_SCHEMA_REFUSED, derr);
@@ -407,17 +666,22 @@ static int sync_one(struct step *s, size_t i)
                 settle(s->rep, res, P2D_SCHEMA_EXISTED,
                        "kept the existing table (--on-conflict ignore): same column names and key");
         } else {
-            rc = conflict_report(&b, dt, cols, ncols, headline,
-                                 s->job->on_conflict == P2D_CONFLICT_REPORT
-                                     ? "drop the Doris table, map the source table to another "
-                                       "\"name\" in the job file, or pass --on-conflict ignore "
-                                       "to load into it (its column names and key must match)"
-                                     : "drop the Doris table or map the source table to another "
-                                       "\"name\" in the job file");
+            const char *hint = s->job->on_conflict == P2D_CONFLICT_REPORT
+                                   ? "drop the Doris table, map the source table to another "
+                                     "\"name\" in the job file, or pass --on-conflict ignore "
+                                     "to load into it (its column names and key must match)"
+                                   : "drop the Doris table or map the source table to another "
+                                     "\"name\" in the job file";
+
+            rc = conflict_report(&b, dt, cols, ncols, headline, hint);
             if (rc == 0)
                 rc = p2d_buf_append(&b, "", 1);
             if (rc == 0)
                 rc = settle(s->rep, res, P2D_SCHEMA_REFUSED, (const char *)b.data);
+            else if (rc == P2D_EFULL) /* a very wide table: refused all the same, report cut */
+                rc = settlef(s->rep, res, P2D_SCHEMA_REFUSED,
+                             "%.*s  ... (comparison cut at %d KiB)\nhint: %s", (int)b.len,
+                             b.data ? (const char *)b.data : "", REASON_MAX / 1024, hint);
         }
     } else {
         rc = p2d_ddl_create_table(dt, &b);
@@ -551,8 +815,9 @@ int p2d_schema_sync(struct p2d_doris_sql *sql, const struct p2d_job *job,
     s.rep->results = calloc(cat->ntables + 1, sizeof(*s.rep->results));
     s.plans = calloc(cat->ntables + 1, sizeof(*s.plans));
     s.leader = calloc(cat->ntables + 1, sizeof(*s.leader));
+    s.existing = calloc(cat->ntables + 1, sizeof(*s.existing));
     named = calloc(cat->ntables + 1, sizeof(*named));
-    if (!s.rep->results || !s.plans || !s.leader || !named) {
+    if (!s.rep->results || !s.plans || !s.leader || !s.existing || !named) {
         rc = P2D_ENOMEM;
         goto fail;
     }
@@ -580,6 +845,8 @@ int p2d_schema_sync(struct p2d_doris_sql *sql, const struct p2d_job *job,
     }
     if (rc == 0)
         rc = check_collisions(&s, named, cerr, sizeof(cerr));
+    if (rc == 0)
+        rc = index_names(&s);
 
     /* create, in catalog order; merged tables follow their leader */
     for (size_t i = 0; i < cat->ntables && rc == 0; i++) {
@@ -639,6 +906,10 @@ int p2d_schema_sync(struct p2d_doris_sql *sql, const struct p2d_job *job,
 fail:
     for (size_t i = 0; s.plans && i < cat->ntables; i++)
         p2d_ddl_table_destroy(s.plans[i]);
+    for (size_t i = 0; s.existing && i < cat->ntables; i++)
+        free(s.existing[i].cols);
+    free(s.existing);
+    free(s.names);
     for (size_t i = 0; i < s.ndbs_done; i++)
         free(s.dbs_done[i]);
     free(s.dbs_done);

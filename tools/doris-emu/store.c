@@ -13,8 +13,9 @@
  *             with function_column.sequence_type, __DORIS_SEQUENCE_COL__
  *   "db.t"    a view with the Doris columns in Doris order, tombstones
  *             filtered: SELECT rewriting only swaps table references
- *   "information_schema.COLUMNS" / TABLES / SCHEMATA   plain tables, rebuilt
- *             after DDL (TABLE_ROWS refreshed before a query reads them)
+ *             (both, and the key index, made at first need: ensure_physical)
+ *   "information_schema.COLUMNS" / TABLES / SCHEMATA   plain tables kept in
+ *             step by DDL, table by table (TABLE_ROWS recounted lazily)
  *
  * Declared column types carry both the SQLite affinity and the Doris type
  * for result metadata: "DECIMAL_TEXT" has TEXT affinity and the collation
@@ -51,7 +52,18 @@ struct emu_store {
     int ntables;
     int cap;
     struct emu_table **tables; /* cache of current snapshots */
+    struct table_meta *meta;   /* beside tables[i] */
+    int *index;                /* hash of (db, name): position + 1, 0 = empty slot */
+    int index_cap;             /* slots, a power of two (0: not built yet) */
+    bool index_stale;          /* a table left the cache: rebuild before the next lookup */
+    int made_physical_in_tx;   /* table made physical inside the open transaction, or -1 */
     uint64_t errlog_seq;
+};
+
+/* What the store knows about a cached table beyond its definition. */
+struct table_meta {
+    bool rows_dirty; /* its TABLE_ROWS in information_schema may be stale */
+    bool physical;   /* its SQLite table, index and view exist (see ensure_physical) */
 };
 
 static int64_t now_ms(void)
@@ -269,16 +281,83 @@ static struct emu_table *table_from_json(const char *db, const char *name, json_
 
 /* ------------------------------------------------------------------------ */
 /* Catalog cache (caller holds s->mu)                                        */
+/*
+ * The snapshots live in an array (iteration order: creation, except that a
+ * removal moves the last table into the hole) with an open-addressing hash
+ * index over (db, name) beside it, so a lookup costs the same with 5 tables
+ * or 5000. A removal marks the index stale; the next lookup rebuilds it.
+ * The hash folds ASCII case, so names that differ only in case (which
+ * SQLite cannot hold side by side) probe the same slots.
+ */
 
-static int cache_find(struct emu_store *s, const char *db, const char *name)
+static uint32_t name_hash(const char *db, const char *name)
 {
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    for (const unsigned char *p = (const unsigned char *)db; *p; p++)
+        h = (h ^ (unsigned char)tolower(*p)) * 16777619u;
+    h *= 16777619u; /* the NUL between the parts */
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ (unsigned char)tolower(*p)) * 16777619u;
+    return h;
+}
+
+static void index_insert(struct emu_store *s, int pos)
+{
+    uint32_t mask = (uint32_t)s->index_cap - 1;
+    uint32_t h = name_hash(s->tables[pos]->db, s->tables[pos]->name) & mask;
+
+    while (s->index[h])
+        h = (h + 1) & mask;
+    s->index[h] = pos + 1;
+}
+
+/* Sizes the index for at least twice the tables and fills it. */
+static void index_rebuild(struct emu_store *s)
+{
+    int cap = 64;
+
+    while (cap < 2 * (s->ntables + 1))
+        cap *= 2;
+    if (cap != s->index_cap) {
+        free(s->index);
+        s->index = malloc(sizeof(*s->index) * (size_t)cap);
+        if (!s->index)
+            abort();
+        s->index_cap = cap;
+    }
+    memset(s->index, 0, sizeof(*s->index) * (size_t)cap);
     for (int i = 0; i < s->ntables; i++)
-        if (!strcmp(s->tables[i]->db, db) && !strcmp(s->tables[i]->name, name))
+        index_insert(s, i);
+    s->index_stale = false;
+}
+
+/* Position of db.name (exact names; fold_case: ASCII case ignored), or -1. */
+static int cache_lookup(struct emu_store *s, const char *db, const char *name, bool fold_case)
+{
+    uint32_t mask;
+
+    if (s->index_stale || s->index_cap == 0)
+        index_rebuild(s);
+    mask = (uint32_t)s->index_cap - 1;
+    for (uint32_t h = name_hash(db, name) & mask; s->index[h]; h = (h + 1) & mask) {
+        int i = s->index[h] - 1;
+
+        if (fold_case ? !strcasecmp(s->tables[i]->db, db) && !strcasecmp(s->tables[i]->name, name)
+                      : !strcmp(s->tables[i]->db, db) && !strcmp(s->tables[i]->name, name))
             return i;
+    }
     return -1;
 }
 
-static void cache_put(struct emu_store *s, struct emu_table *t)
+static int cache_find(struct emu_store *s, const char *db, const char *name)
+{
+    return cache_lookup(s, db, name, false);
+}
+
+/* Takes ownership of t: replaces the snapshot of the same name (keeping
+ * its meta) or adds it with meta. */
+static void cache_put(struct emu_store *s, struct emu_table *t, struct table_meta meta)
 {
     int i = cache_find(s, t->db, t->name);
 
@@ -290,20 +369,25 @@ static void cache_put(struct emu_store *s, struct emu_table *t)
     if (s->ntables == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 16;
         s->tables = realloc(s->tables, sizeof(*s->tables) * (size_t)s->cap);
-        if (!s->tables)
+        s->meta = realloc(s->meta, sizeof(*s->meta) * (size_t)s->cap);
+        if (!s->tables || !s->meta)
             abort();
     }
+    s->meta[s->ntables] = meta;
     s->tables[s->ntables++] = t;
+    if (2 * (s->ntables + 1) > s->index_cap)
+        index_rebuild(s);
+    else
+        index_insert(s, s->ntables - 1);
 }
 
-static void cache_drop(struct emu_store *s, const char *db, const char *name)
+static void cache_drop_at(struct emu_store *s, int i)
 {
-    int i = cache_find(s, db, name);
-
-    if (i < 0)
-        return;
     emu_table_unref(s->tables[i]);
-    s->tables[i] = s->tables[--s->ntables];
+    s->ntables--;
+    s->tables[i] = s->tables[s->ntables];
+    s->meta[i] = s->meta[s->ntables];
+    s->index_stale = true;
 }
 
 static bool db_exists_locked(struct emu_store *s, const char *db)
@@ -509,6 +593,28 @@ static int drop_physical(struct emu_store *s, const char *db, const char *name, 
     return rc;
 }
 
+/*
+ * A table's SQLite objects (rows table, key index, view) are created when
+ * something first needs them: a load that stores rows, or a SELECT naming
+ * the table. CREATE TABLE itself only writes the catalog, because every
+ * SQLite DDL statement costs time in proportion to the objects that exist
+ * (it clears a cache on every table and rescans sqlite_master): creating N
+ * tables cost N^2, and a --discard emulator now creates none unless they
+ * are queried. Inside a transaction the creation is undone with it
+ * (rollback_tx). Caller holds s->mu.
+ */
+static int ensure_physical(struct emu_store *s, int i, struct emu_err *err)
+{
+    if (s->meta[i].physical)
+        return 0;
+    if (create_physical(s, s->tables[i], err) < 0)
+        return -1;
+    s->meta[i].physical = true;
+    if (!sqlite3_get_autocommit(s->db))
+        s->made_physical_in_tx = i;
+    return 0;
+}
+
 static int save_def(struct emu_store *s, const struct emu_table *t, bool insert,
                     struct emu_err *err)
 {
@@ -560,7 +666,12 @@ static const char info_schema_ddl[] =
     "BIGINT, CHARACTER_OCTET_LENGTH BIGINT, NUMERIC_PRECISION BIGINT, NUMERIC_SCALE BIGINT, "
     "DATETIME_PRECISION BIGINT, CHARACTER_SET_NAME VARCHAR, COLLATION_NAME VARCHAR, COLUMN_TYPE "
     "VARCHAR, COLUMN_KEY VARCHAR, EXTRA VARCHAR, PRIVILEGES VARCHAR, COLUMN_COMMENT VARCHAR, "
-    "COLUMN_SIZE BIGINT, DECIMAL_DIGITS BIGINT, GENERATION_EXPRESSION VARCHAR, SRS_ID BIGINT);";
+    "COLUMN_SIZE BIGINT, DECIMAL_DIGITS BIGINT, GENERATION_EXPRESSION VARCHAR, SRS_ID BIGINT);"
+    /* lookups by schema and table (DDL keeping them in step, filtered queries) */
+    "CREATE INDEX IF NOT EXISTS \"information_schema.TABLES$names\" ON "
+    "\"information_schema.TABLES\" (TABLE_SCHEMA, TABLE_NAME);"
+    "CREATE INDEX IF NOT EXISTS \"information_schema.COLUMNS$names\" ON "
+    "\"information_schema.COLUMNS\" (TABLE_SCHEMA, TABLE_NAME);";
 
 static void bind_opt_int(sqlite3_stmt *st, int i, bool set, int64_t v)
 {
@@ -570,107 +681,229 @@ static void bind_opt_int(sqlite3_stmt *st, int i, bool set, int64_t v)
         sqlite3_bind_null(st, i);
 }
 
-/* Rebuilds the information_schema tables from the catalog (rows counted
- * when count_rows). Caller holds s->mu. */
-static void info_schema_refresh(struct emu_store *s, bool count_rows)
-{
-    sqlite3_stmt *st = NULL, *ins = NULL;
-    struct emu_buf b;
+/*
+ * The information_schema tables are kept in step with the catalog one table
+ * at a time: DDL inserts or deletes the rows of the tables it touches, inside
+ * its own SQLite transaction, so neither DDL nor a query costs more with
+ * more tables. The whole set is rebuilt only when the store opens. TABLE_ROWS
+ * is counted lazily: a load or TRUNCATE marks its table (rows_dirty), and a
+ * query that reads information_schema.TABLES recounts the marked ones.
+ * Caller holds s->mu for all of these.
+ */
 
-    emu_buf_init(&b);
-    sqlite3_exec(s->db,
-                 "SAVEPOINT info; DELETE FROM \"information_schema.SCHEMATA\";"
-                 "DELETE FROM \"information_schema.TABLES\";"
-                 "DELETE FROM \"information_schema.COLUMNS\";"
-                 "INSERT INTO \"information_schema.SCHEMATA\" VALUES ('internal', "
-                 "'information_schema', 'utf8', 'utf8_general_ci', NULL, 'NO');"
-                 "INSERT INTO \"information_schema.SCHEMATA\" SELECT 'internal', name, 'utf8', "
-                 "'utf8_general_ci', NULL, 'NO' FROM _emu_dbs ORDER BY name;",
-                 NULL, NULL, NULL);
+struct info_ins {
+    sqlite3_stmt *tables, *columns;
+    struct emu_buf scratch;
+};
+
+static int info_ins_init(struct emu_store *s, struct info_ins *ins)
+{
+    ins->tables = ins->columns = NULL;
+    emu_buf_init(&ins->scratch);
     sqlite3_prepare_v2(s->db,
                        "INSERT INTO \"information_schema.TABLES\" VALUES ('internal', ?1, ?2, "
                        "'BASE TABLE', 'Doris', NULL, NULL, ?3, 0, 0, NULL, NULL, NULL, NULL, "
                        "NULL, NULL, NULL, 'utf-8', NULL, NULL, ?4)",
-                       -1, &st, NULL);
+                       -1, &ins->tables, NULL);
     sqlite3_prepare_v2(s->db,
                        "INSERT INTO \"information_schema.COLUMNS\" VALUES ('internal', ?1, ?2, "
                        "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, NULL, ?13, ?14, '', "
                        "'SELECT', ?15, ?16, ?17, NULL, NULL)",
-                       -1, &ins, NULL);
-    for (int i = 0; st && ins && i < s->ntables; i++) {
+                       -1, &ins->columns, NULL);
+    return ins->tables && ins->columns ? 0 : -1;
+}
+
+static void info_ins_fini(struct info_ins *ins)
+{
+    sqlite3_finalize(ins->tables);
+    sqlite3_finalize(ins->columns);
+    emu_buf_fini(&ins->scratch);
+}
+
+/* Inserts t's TABLES row (TABLE_ROWS = rows) and its COLUMNS rows. */
+static void info_ins_table(struct info_ins *ins, const struct emu_table *t, int64_t rows)
+{
+    sqlite3_stmt *st = ins->tables, *cins = ins->columns;
+    struct emu_buf *b = &ins->scratch;
+
+    sqlite3_bind_text(st, 1, t->db, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, rows);
+    sqlite3_bind_text(st, 4, t->comment ? t->comment : "", -1, SQLITE_STATIC);
+    sqlite3_step(st);
+    sqlite3_reset(st);
+    for (int c = 0; c < t->ncols; c++) {
+        const struct emu_column *col = &t->cols[c];
+        const struct emu_type *ty = &col->type;
+        bool is_char = ty->kind == EMU_CHAR || ty->kind == EMU_VARCHAR;
+        bool is_str = is_char || ty->kind == EMU_STRING;
+        bool is_num = ty->kind >= EMU_TINYINT && ty->kind <= EMU_DECIMAL;
+        static const int int_prec[] = {
+            [EMU_TINYINT] = 3,   [EMU_SMALLINT] = 5, [EMU_INT] = 10,    [EMU_BIGINT] = 19,
+            [EMU_LARGEINT] = 39, [EMU_FLOAT] = 7,    [EMU_DOUBLE] = 15, [EMU_DECIMAL] = 0};
+        int prec = ty->kind == EMU_DECIMAL ? ty->precision : is_num ? int_prec[ty->kind] : 0;
+        const char *key = "";
+
+        if (col->is_key)
+            key = t->keys_type == EMU_UNIQUE_KEYS ? "UNI"
+                  : t->keys_type == EMU_AGG_KEYS  ? "AGG"
+                                                  : "DUP";
+        b->len = 0;
+        emu_type_format(ty, true, b);
+        sqlite3_bind_text(cins, 1, t->db, -1, SQLITE_STATIC);
+        sqlite3_bind_text(cins, 2, t->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(cins, 3, col->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(cins, 4, c + 1);
+        if (col->default_value)
+            sqlite3_bind_text(cins, 5, col->default_value, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(cins, 5);
+        sqlite3_bind_text(cins, 6, col->nullable ? "YES" : "NO", -1, SQLITE_STATIC);
+        sqlite3_bind_text(cins, 7, emu_type_kind_name(ty->kind), -1, SQLITE_STATIC);
+        bind_opt_int(cins, 8, is_str,
+                     is_char                  ? ty->length
+                     : ty->kind == EMU_STRING ? 2147483643
+                                              : 0);
+        bind_opt_int(cins, 9, is_str,
+                     is_char                  ? ty->length
+                     : ty->kind == EMU_STRING ? 2147483643
+                                              : 0);
+        bind_opt_int(cins, 10, is_num, prec);
+        bind_opt_int(cins, 11, is_num && ty->kind != EMU_FLOAT && ty->kind != EMU_DOUBLE,
+                     ty->kind == EMU_DECIMAL ? ty->scale : 0);
+        bind_opt_int(cins, 12, ty->kind == EMU_DATETIME, ty->scale);
+        sqlite3_bind_text(cins, 13, b->data, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(cins, 14, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(cins, 15, col->comment ? col->comment : "", -1, SQLITE_STATIC);
+        bind_opt_int(cins, 16, is_str || is_num, is_char ? ty->length : prec);
+        bind_opt_int(cins, 17, ty->kind == EMU_DECIMAL || ty->kind == EMU_DATETIME, ty->scale);
+        sqlite3_step(cins);
+        sqlite3_reset(cins);
+    }
+}
+
+/* Runs sql with ?1 = a and ?2 = b (NULL: not bound). */
+static void exec_bound(struct emu_store *s, const char *sql, const char *a, const char *b)
+{
+    sqlite3_stmt *st;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+    if (b)
+        sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+}
+
+/* Adds the rows of a new (or just altered) table. */
+static void info_schema_add_table(struct emu_store *s, const struct emu_table *t, int64_t rows)
+{
+    struct info_ins ins;
+
+    if (info_ins_init(s, &ins) == 0)
+        info_ins_table(&ins, t, rows);
+    info_ins_fini(&ins);
+}
+
+/* Removes the rows of db.name, or of every table of db when name is NULL. */
+static void info_schema_remove(struct emu_store *s, const char *db, const char *name)
+{
+    if (name) {
+        exec_bound(s,
+                   "DELETE FROM \"information_schema.TABLES\" WHERE TABLE_SCHEMA = ?1 AND "
+                   "TABLE_NAME = ?2",
+                   db, name);
+        exec_bound(s,
+                   "DELETE FROM \"information_schema.COLUMNS\" WHERE TABLE_SCHEMA = ?1 AND "
+                   "TABLE_NAME = ?2",
+                   db, name);
+    } else {
+        exec_bound(s, "DELETE FROM \"information_schema.TABLES\" WHERE TABLE_SCHEMA = ?1", db,
+                   NULL);
+        exec_bound(s, "DELETE FROM \"information_schema.COLUMNS\" WHERE TABLE_SCHEMA = ?1", db,
+                   NULL);
+    }
+}
+
+/* Rebuilds SCHEMATA (one row per database: small). */
+static void info_schema_schemata(struct emu_store *s)
+{
+    sqlite3_exec(s->db,
+                 "SAVEPOINT info; DELETE FROM \"information_schema.SCHEMATA\";"
+                 "INSERT INTO \"information_schema.SCHEMATA\" VALUES ('internal', "
+                 "'information_schema', 'utf8', 'utf8_general_ci', NULL, 'NO');"
+                 "INSERT INTO \"information_schema.SCHEMATA\" SELECT 'internal', name, 'utf8', "
+                 "'utf8_general_ci', NULL, 'NO' FROM _emu_dbs ORDER BY name; RELEASE info;",
+                 NULL, NULL, NULL);
+}
+
+/* Rebuilds everything from the catalog (at open); every TABLE_ROWS is
+ * counted by the first query that reads it. */
+static void info_schema_rebuild(struct emu_store *s)
+{
+    struct info_ins ins;
+
+    sqlite3_exec(s->db,
+                 "SAVEPOINT info; DELETE FROM \"information_schema.TABLES\";"
+                 "DELETE FROM \"information_schema.COLUMNS\";",
+                 NULL, NULL, NULL);
+    info_schema_schemata(s);
+    if (info_ins_init(s, &ins) == 0)
+        for (int i = 0; i < s->ntables; i++) {
+            info_ins_table(&ins, s->tables[i], 0);
+            s->meta[i].rows_dirty = true;
+        }
+    info_ins_fini(&ins);
+    sqlite3_exec(s->db, "RELEASE info", NULL, NULL, NULL);
+}
+
+/* Recounts TABLE_ROWS of the tables whose rows changed since their last count. */
+static void info_schema_count_rows(struct emu_store *s)
+{
+    sqlite3_stmt *upd = NULL;
+    struct emu_buf b;
+    bool open = false;
+
+    emu_buf_init(&b);
+    for (int i = 0; i < s->ntables; i++) {
         const struct emu_table *t = s->tables[i];
+        sqlite3_stmt *cnt;
         int64_t rows = 0;
 
-        if (count_rows) {
-            sqlite3_stmt *cnt;
-
-            b.len = 0;
-            EMU_PUT(&b, "SELECT count(*) FROM ");
-            put_ident2(&b, t->db, t->name, "");
-            if (sqlite3_prepare_v2(s->db, b.data, -1, &cnt, NULL) == SQLITE_OK) {
-                if (sqlite3_step(cnt) == SQLITE_ROW)
-                    rows = sqlite3_column_int64(cnt, 0);
-                sqlite3_finalize(cnt);
-            }
+        if (!s->meta[i].rows_dirty)
+            continue;
+        if (!s->meta[i].physical) { /* no rows table yet: no rows */
+            s->meta[i].rows_dirty = false;
+            continue;
         }
-        sqlite3_bind_text(st, 1, t->db, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, t->name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, rows);
-        sqlite3_bind_text(st, 4, t->comment ? t->comment : "", -1, SQLITE_STATIC);
-        sqlite3_step(st);
-        sqlite3_reset(st);
-        for (int c = 0; c < t->ncols; c++) {
-            const struct emu_column *col = &t->cols[c];
-            const struct emu_type *ty = &col->type;
-            bool is_char = ty->kind == EMU_CHAR || ty->kind == EMU_VARCHAR;
-            bool is_str = is_char || ty->kind == EMU_STRING;
-            bool is_num = ty->kind >= EMU_TINYINT && ty->kind <= EMU_DECIMAL;
-            static const int int_prec[] = {
-                [EMU_TINYINT] = 3,   [EMU_SMALLINT] = 5, [EMU_INT] = 10,    [EMU_BIGINT] = 19,
-                [EMU_LARGEINT] = 39, [EMU_FLOAT] = 7,    [EMU_DOUBLE] = 15, [EMU_DECIMAL] = 0};
-            int prec = ty->kind == EMU_DECIMAL ? ty->precision : is_num ? int_prec[ty->kind] : 0;
-            const char *key = "";
-
-            if (col->is_key)
-                key = t->keys_type == EMU_UNIQUE_KEYS ? "UNI"
-                      : t->keys_type == EMU_AGG_KEYS  ? "AGG"
-                                                      : "DUP";
-            b.len = 0;
-            emu_type_format(ty, true, &b);
-            sqlite3_bind_text(ins, 1, t->db, -1, SQLITE_STATIC);
-            sqlite3_bind_text(ins, 2, t->name, -1, SQLITE_STATIC);
-            sqlite3_bind_text(ins, 3, col->name, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(ins, 4, c + 1);
-            if (col->default_value)
-                sqlite3_bind_text(ins, 5, col->default_value, -1, SQLITE_STATIC);
-            else
-                sqlite3_bind_null(ins, 5);
-            sqlite3_bind_text(ins, 6, col->nullable ? "YES" : "NO", -1, SQLITE_STATIC);
-            sqlite3_bind_text(ins, 7, emu_type_kind_name(ty->kind), -1, SQLITE_STATIC);
-            bind_opt_int(ins, 8, is_str,
-                         is_char                  ? ty->length
-                         : ty->kind == EMU_STRING ? 2147483643
-                                                  : 0);
-            bind_opt_int(ins, 9, is_str,
-                         is_char                  ? ty->length
-                         : ty->kind == EMU_STRING ? 2147483643
-                                                  : 0);
-            bind_opt_int(ins, 10, is_num, prec);
-            bind_opt_int(ins, 11, is_num && ty->kind != EMU_FLOAT && ty->kind != EMU_DOUBLE,
-                         ty->kind == EMU_DECIMAL ? ty->scale : 0);
-            bind_opt_int(ins, 12, ty->kind == EMU_DATETIME, ty->scale);
-            sqlite3_bind_text(ins, 13, b.data, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(ins, 14, key, -1, SQLITE_STATIC);
-            sqlite3_bind_text(ins, 15, col->comment ? col->comment : "", -1, SQLITE_STATIC);
-            bind_opt_int(ins, 16, is_str || is_num, is_char ? ty->length : prec);
-            bind_opt_int(ins, 17, ty->kind == EMU_DECIMAL || ty->kind == EMU_DATETIME, ty->scale);
-            sqlite3_step(ins);
-            sqlite3_reset(ins);
+        if (!open) {
+            sqlite3_exec(s->db, "SAVEPOINT info", NULL, NULL, NULL);
+            open = true;
+            if (sqlite3_prepare_v2(s->db,
+                                   "UPDATE \"information_schema.TABLES\" SET TABLE_ROWS = ?3 "
+                                   "WHERE TABLE_SCHEMA = ?1 AND TABLE_NAME = ?2",
+                                   -1, &upd, NULL) != SQLITE_OK)
+                break;
         }
+        b.len = 0;
+        EMU_PUT(&b, "SELECT count(*) FROM ");
+        put_ident2(&b, t->db, t->name, "");
+        if (sqlite3_prepare_v2(s->db, b.data, -1, &cnt, NULL) == SQLITE_OK) {
+            if (sqlite3_step(cnt) == SQLITE_ROW)
+                rows = sqlite3_column_int64(cnt, 0);
+            sqlite3_finalize(cnt);
+        }
+        sqlite3_bind_text(upd, 1, t->db, -1, SQLITE_STATIC);
+        sqlite3_bind_text(upd, 2, t->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(upd, 3, rows);
+        sqlite3_step(upd);
+        sqlite3_reset(upd);
+        s->meta[i].rows_dirty = false;
     }
-    sqlite3_finalize(st);
-    sqlite3_finalize(ins);
-    sqlite3_exec(s->db, "RELEASE info", NULL, NULL, NULL);
+    sqlite3_finalize(upd);
+    if (open)
+        sqlite3_exec(s->db, "RELEASE info", NULL, NULL, NULL);
     emu_buf_fini(&b);
 }
 
@@ -898,6 +1131,7 @@ struct emu_store *emu_store_open(const char *path, bool discard, struct emu_err 
         abort();
     pthread_mutex_init(&s->mu, NULL);
     s->discard = discard;
+    s->made_physical_in_tx = -1;
     if (sqlite3_open_v2(path, &s->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
@@ -930,13 +1164,39 @@ struct emu_store *emu_store_open(const char *path, bool discard, struct emu_err 
         json_t *j = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
 
         if (j) {
-            cache_put(s, table_from_json((const char *)sqlite3_column_text(st, 0),
-                                         (const char *)sqlite3_column_text(st, 1), j));
+            cache_put(s,
+                      table_from_json((const char *)sqlite3_column_text(st, 0),
+                                      (const char *)sqlite3_column_text(st, 1), j),
+                      (struct table_meta){.rows_dirty = true});
             json_decref(j);
         }
     }
     sqlite3_finalize(st);
-    info_schema_refresh(s, false);
+    /* which tables have their SQLite objects already ("db.t$", see ensure_physical) */
+    if (sqlite3_prepare_v2(s->db, "SELECT name FROM sqlite_master WHERE type = 'table'", -1, &st,
+                           NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *n = (const char *)sqlite3_column_text(st, 0);
+            const char *dot = n ? strchr(n, '.') : NULL;
+            size_t len = n ? strlen(n) : 0;
+            char *db, *tn;
+            int i;
+
+            if (!dot || n[len - 1] != '$' || (size_t)(dot - n) + 2 > len)
+                continue;
+            db = strndup(n, (size_t)(dot - n));
+            tn = strndup(dot + 1, len - (size_t)(dot - n) - 2);
+            if (!db || !tn)
+                abort();
+            i = cache_find(s, db, tn);
+            if (i >= 0)
+                s->meta[i].physical = true;
+            free(db);
+            free(tn);
+        }
+        sqlite3_finalize(st);
+    }
+    info_schema_rebuild(s);
     return s;
 fail:
     emu_store_close(s);
@@ -950,6 +1210,8 @@ void emu_store_close(struct emu_store *s)
     for (int i = 0; i < s->ntables; i++)
         emu_table_unref(s->tables[i]);
     free(s->tables);
+    free(s->meta);
+    free(s->index);
     if (s->db)
         sqlite3_close(s->db);
     pthread_mutex_destroy(&s->mu);
@@ -1588,10 +1850,13 @@ static int apply_batch(struct emu_store *s, struct emu_batch *b, struct emu_err 
         return -1;
     }
     t = s->tables[i];
+    s->meta[i].rows_dirty = true; /* TABLE_ROWS recounted by the next query of it */
     if (t->keys_type == EMU_AGG_KEYS) {
         emu_err_set(err, "NOT_IMPLEMENTED", "the emulator does not store AGGREGATE KEY tables");
         return -1;
     }
+    if (ensure_physical(s, i, err) < 0)
+        return -1;
     rc = applier_init(&a, s, t, b, err);
     if (rc == 0)
         rc = apply_rows(&a, err);
@@ -1622,12 +1887,16 @@ static char *batch_meta(const struct emu_batch *b)
 
 static int begin_tx(struct emu_store *s, struct emu_err *err)
 {
+    s->made_physical_in_tx = -1;
     return exec_sql(s, "BEGIN IMMEDIATE", err);
 }
 
 static void rollback_tx(struct emu_store *s)
 {
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (s->made_physical_in_tx >= 0) /* the ROLLBACK took its objects away */
+        s->meta[s->made_physical_in_tx].physical = false;
+    s->made_physical_in_tx = -1;
 }
 
 int emu_store_txn_finish(struct emu_store *s, int64_t txn_id, struct emu_batch *batch,
@@ -2022,7 +2291,7 @@ static int run_select(struct emu_store *s, const struct emu_stmt *st, const char
     struct emu_buf q;
     sqlite3_stmt *ps = NULL;
     struct rs r;
-    int ncol, rc;
+    int ncol, rc, ti;
     const char **metas = NULL;
 
     for (int i = 0; i < st->nrefs; i++) {
@@ -2033,18 +2302,22 @@ static int run_select(struct emu_store *s, const struct emu_stmt *st, const char
             return -1;
         }
         if (!strcasecmp(rdb, "information_schema")) {
-            info_schema_refresh(s, true);
+            if (!strcasecmp(st->refs[i].table, "TABLES"))
+                info_schema_count_rows(s);
             continue;
         }
         if (!db_exists_locked(s, rdb)) {
             emu_err_set(err, "1049", "Unknown database '%s'", rdb);
             return -1;
         }
-        if (cache_find(s, rdb, st->refs[i].table) < 0) {
+        ti = cache_find(s, rdb, st->refs[i].table);
+        if (ti < 0) {
             emu_err_set(err, "1105", "Table [%s] does not exist in database [%s].",
                         st->refs[i].table, rdb);
             return -1;
         }
+        if (ensure_physical(s, ti, err) < 0)
+            return -1;
     }
     emu_buf_init(&q);
     emu_sql_rewrite_select(st, sql, db, &q);
@@ -2092,11 +2365,6 @@ static int run_select(struct emu_store *s, const struct emu_stmt *st, const char
     return 0;
 }
 
-static void refresh_after_ddl(struct emu_store *s)
-{
-    info_schema_refresh(s, false);
-}
-
 static int create_db(struct emu_store *s, const struct emu_stmt *st, struct emu_err *err)
 {
     sqlite3_stmt *ps;
@@ -2120,7 +2388,7 @@ static int create_db(struct emu_store *s, const struct emu_stmt *st, struct emu_
     sqlite3_finalize(ps);
     if (rc < 0)
         emu_err_set(err, "1105", "sqlite: %s", sqlite3_errmsg(s->db));
-    refresh_after_ddl(s);
+    info_schema_schemata(s);
     return rc;
 }
 
@@ -2161,7 +2429,7 @@ static int drop_db(struct emu_store *s, const struct emu_stmt *st, struct emu_er
     for (int i = s->ntables - 1; i >= 0; i--) {
         if (strcmp(s->tables[i]->db, st->db) != 0)
             continue;
-        if (drop_physical(s, st->db, s->tables[i]->name, err) < 0 ||
+        if ((s->meta[i].physical && drop_physical(s, st->db, s->tables[i]->name, err) < 0) ||
             delete_table_def(s, st->db, s->tables[i]->name, err) < 0) {
             rollback_tx(s);
             return -1;
@@ -2173,14 +2441,15 @@ static int drop_db(struct emu_store *s, const struct emu_stmt *st, struct emu_er
         sqlite3_step(ps);
         sqlite3_finalize(ps);
     }
+    info_schema_remove(s, st->db, NULL);
     if (exec_sql(s, "COMMIT", err) < 0) {
         rollback_tx(s);
         return -1;
     }
     for (int i = s->ntables - 1; i >= 0; i--)
         if (!strcmp(s->tables[i]->db, st->db))
-            cache_drop(s, st->db, s->tables[i]->name);
-    refresh_after_ddl(s);
+            cache_drop_at(s, i);
+    info_schema_schemata(s);
     return 0;
 }
 
@@ -2216,15 +2485,25 @@ static int create_table(struct emu_store *s, const struct emu_stmt *st, const ch
     t = emu_sql_build_table(st, db, err);
     if (!t)
         return -1;
+    if (cache_lookup(s, db, st->table, true) >= 0) {
+        /* SQLite names ignore ASCII case: what creating its rows table would say */
+        emu_err_set(err, "1105", "sqlite: table \"%s.%s$\" already exists", db, st->table);
+        emu_table_unref(t);
+        return -1;
+    }
     t->table_id = next_table_id(s);
-    if (begin_tx(s, err) < 0 || create_physical(s, t, err) < 0 || save_def(s, t, true, err) < 0 ||
-        exec_sql(s, "COMMIT", err) < 0) {
+    if (begin_tx(s, err) < 0 || save_def(s, t, true, err) < 0) {
         rollback_tx(s);
         emu_table_unref(t);
         return -1;
     }
-    cache_put(s, t);
-    refresh_after_ddl(s);
+    info_schema_add_table(s, t, 0);
+    if (exec_sql(s, "COMMIT", err) < 0) {
+        rollback_tx(s);
+        emu_table_unref(t);
+        return -1;
+    }
+    cache_put(s, t, (struct table_meta){0}); /* physical when first needed */
     return 0;
 }
 
@@ -2308,14 +2587,22 @@ static int alter_table(struct emu_store *s, const struct emu_stmt *st, const cha
     nt = emu_sql_alter_table(st, s->tables[i], err);
     if (!nt)
         return -1;
-    if (begin_tx(s, err) < 0 || alter_physical(s, s->tables[i], nt, err) < 0 ||
-        save_def(s, nt, false, err) < 0 || exec_sql(s, "COMMIT", err) < 0) {
+    if (begin_tx(s, err) < 0 ||
+        (s->meta[i].physical && alter_physical(s, s->tables[i], nt, err) < 0) ||
+        save_def(s, nt, false, err) < 0) {
         rollback_tx(s);
         emu_table_unref(nt);
         return -1;
     }
-    cache_put(s, nt);
-    refresh_after_ddl(s);
+    info_schema_remove(s, nt->db, nt->name);
+    info_schema_add_table(s, nt, 0);
+    if (exec_sql(s, "COMMIT", err) < 0) {
+        rollback_tx(s);
+        emu_table_unref(nt);
+        return -1;
+    }
+    cache_put(s, nt, (struct table_meta){0}); /* replaces: keeps the meta */
+    s->meta[i].rows_dirty = true;             /* its TABLES row was written with 0 rows */
     return 0;
 }
 
@@ -2339,13 +2626,17 @@ static int drop_table(struct emu_store *s, const struct emu_stmt *st, const char
         emu_err_set(err, "1051", "Unknown table '%s'", st->table);
         return -1;
     }
-    if (begin_tx(s, err) < 0 || drop_physical(s, db, st->table, err) < 0 ||
-        delete_table_def(s, db, st->table, err) < 0 || exec_sql(s, "COMMIT", err) < 0) {
+    if (begin_tx(s, err) < 0 || (s->meta[i].physical && drop_physical(s, db, st->table, err) < 0) ||
+        delete_table_def(s, db, st->table, err) < 0) {
         rollback_tx(s);
         return -1;
     }
-    cache_drop(s, db, st->table);
-    refresh_after_ddl(s);
+    info_schema_remove(s, db, st->table);
+    if (exec_sql(s, "COMMIT", err) < 0) {
+        rollback_tx(s);
+        return -1;
+    }
+    cache_drop_at(s, i);
     return 0;
 }
 
@@ -2358,11 +2649,14 @@ static int truncate_table(struct emu_store *s, const struct emu_stmt *st, const 
 
     if (i < 0)
         return -1;
+    if (!s->meta[i].physical) /* never held a row */
+        return 0;
     emu_buf_init(&b);
     EMU_PUT(&b, "DELETE FROM ");
     put_ident2(&b, db, st->table, "$");
     rc = exec_sql(s, b.data, err);
     emu_buf_fini(&b);
+    s->meta[i].rows_dirty = true;
     return rc;
 }
 
@@ -2569,6 +2863,11 @@ static void create_table_text(const struct emu_table *t, struct emu_buf *b)
     EMU_PUT(b, "\n);");
 }
 
+static int cmp_cstr_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 int emu_store_exec_sql(struct emu_store *s, const char *db, const char *sql, long limit,
                        json_t **result, struct emu_err *err)
 {
@@ -2654,13 +2953,7 @@ int emu_store_exec_sql(struct emu_store *s, const char *db, const char *sql, lon
         for (i = 0; i < s->ntables; i++)
             if (!strcmp(s->tables[i]->db, tdb))
                 names[n++] = s->tables[i]->name;
-        for (int a = 1; a < n; a++)
-            for (int b2 = a; b2 > 0 && strcmp(names[b2 - 1], names[b2]) > 0; b2--) {
-                const char *tmp = names[b2];
-
-                names[b2] = names[b2 - 1];
-                names[b2 - 1] = tmp;
-            }
+        qsort(names, (size_t)n, sizeof(*names), cmp_cstr_ptr);
         for (int a = 0; a < n; a++)
             rs_row(&r, st.full ? json_pack("[ss]", names[a], "BASE TABLE")
                                : json_pack("[s]", names[a]));
