@@ -1,6 +1,7 @@
 /*
  * verify.c - `pg2doris verify` (verify.h): counts, then key-ordered row
- * comparison, per selected table.
+ * comparison, or for tables without a key a multiset comparison (its own
+ * section below), per selected table.
  *
  * One thread, one PostgreSQL session (a REPEATABLE READ READ ONLY
  * transaction, so counts and pages of one run see one snapshot of the
@@ -432,11 +433,54 @@ static int text_cmp(const struct canon *a, const struct canon *b)
     return a->len < b->len ? -1 : a->len > b->len ? 1 : 0;
 }
 
+/* Orders two canonical values of one column the way both sides sort: NULL
+ * first, numbers and doubles by value, text by its bytes. false when they
+ * cannot be ordered (different kinds, unreadable, JSON documents). */
+static bool canon_order(const struct canon *a, const struct canon *b, int *cmp)
+{
+    *cmp = 0;
+    if (a->kind == C_NULL || b->kind == C_NULL) {
+        *cmp = (a->kind == C_NULL ? 0 : 1) - (b->kind == C_NULL ? 0 : 1);
+        return true;
+    }
+    if (a->kind != b->kind)
+        return false;
+    switch (a->kind) {
+    case C_NUM:
+        *cmp = num_cmp(a, b);
+        return true;
+    case C_TEXT:
+        *cmp = text_cmp(a, b);
+        return true;
+    case C_DOUBLE:
+        *cmp = a->d < b->d ? -1 : a->d > b->d ? 1 : 0;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Equal under the value rules. cross: a is the source's value and b the
+ * destination's, where NULL may stand for the JSON document null (the
+ * document null may land as NULL). */
+static bool canon_equal(const struct canon *a, const struct canon *b, bool cross)
+{
+    int cmp;
+
+    if (cross && a->kind == C_JSON && b->kind == C_NULL)
+        return json_is_null(a->json);
+    if (a->kind != b->kind)
+        return false;
+    if (a->kind == C_JSON)
+        return json_equiv(a->json, b->json);
+    return canon_order(a, b, &cmp) && cmp == 0;
+}
+
 bool p2d_verify_value_equal(enum p2d_value_rule rule, unsigned scale, const char *pg_text,
                             const json_t *doris)
 {
     struct canon a, b;
-    bool eq = false;
+    bool eq;
 
     if (!canon_pg(rule, scale, pg_text, &a)) {
         canon_fini(&a);
@@ -447,20 +491,7 @@ bool p2d_verify_value_equal(enum p2d_value_rule rule, unsigned scale, const char
         canon_fini(&b);
         return false;
     }
-    if (a.kind == C_JSON && b.kind == C_NULL)
-        eq = json_is_null(a.json); /* the document null may land as NULL */
-    else if (a.kind != b.kind)
-        eq = false;
-    else if (a.kind == C_NULL)
-        eq = true;
-    else if (a.kind == C_NUM)
-        eq = num_cmp(&a, &b) == 0;
-    else if (a.kind == C_TEXT)
-        eq = text_cmp(&a, &b) == 0;
-    else if (a.kind == C_DOUBLE)
-        eq = a.d == b.d;
-    else if (a.kind == C_JSON)
-        eq = json_equiv(a.json, b.json);
+    eq = canon_equal(&a, &b, true);
     canon_fini(&a);
     canon_fini(&b);
     return eq;
@@ -470,25 +501,55 @@ int p2d_verify_key_cmp(enum p2d_value_rule rule, unsigned scale, const char *pg_
                        const json_t *doris, int *cmp)
 {
     struct canon a, b;
-    int rc = 0;
 
     *cmp = 0;
     if (rule == P2D_VR_JSON)
         return P2D_EINVAL;
     if (!canon_pg(rule, scale, pg_text, &a) || !canon_doris(rule, scale, doris, &b))
         return P2D_EINVAL;
-    if (a.kind == C_NULL || b.kind == C_NULL) /* NULLs sort first */
-        *cmp = (a.kind == C_NULL ? 0 : 1) - (b.kind == C_NULL ? 0 : 1);
-    else if (a.kind != b.kind)
-        rc = P2D_EINVAL;
-    else if (a.kind == C_NUM)
-        *cmp = num_cmp(&a, &b);
-    else if (a.kind == C_TEXT)
-        *cmp = text_cmp(&a, &b);
-    else if (a.kind == C_DOUBLE)
-        *cmp = a.d < b.d ? -1 : a.d > b.d ? 1 : 0;
-    else
-        rc = P2D_EINVAL;
+    return canon_order(&a, &b, cmp) ? 0 : P2D_EINVAL;
+}
+
+/* Appends "e op l" for one sort column, NULL first: gt / ge / lt / le, or
+ * eq ("="). l NULL is SQL NULL. */
+static int append_one_bound(struct p2d_buf *b, const char *e, const char *l, const char *op)
+{
+    bool lower = op[0] == '>', upper = op[0] == '<', incl = op[1] == '=' || op[0] == '=';
+
+    if (!l) {
+        if (lower)
+            return p2d_pg_appendf(b, incl ? "1 = 1" : "%s IS NOT NULL", e);
+        if (upper && !incl)
+            return p2d_pg_appendf(b, "1 = 0");
+        return p2d_pg_appendf(b, "%s IS NULL", e); /* "= NULL", "<= NULL" */
+    }
+    if (upper)
+        return p2d_pg_appendf(b, "(%s IS NULL OR %s %s %s)", e, e, op, l);
+    return p2d_pg_appendf(b, "%s %s %s", e, op, l);
+}
+
+int p2d_verify_order_bound(struct p2d_buf *b, size_t n, const char *const *expr,
+                           const char *const *lit, bool upper, bool strict)
+{
+    int rc = 0;
+
+    if (n == 0)
+        return p2d_pg_appendf(b, "1 = 1");
+    for (size_t k = 0; k + 1 < n && rc == 0; k++) {
+        rc = p2d_pg_appendf(b, "(");
+        if (rc == 0)
+            rc = append_one_bound(b, expr[k], lit[k], upper ? "<" : ">");
+        if (rc == 0)
+            rc = p2d_pg_appendf(b, " OR (");
+        if (rc == 0)
+            rc = append_one_bound(b, expr[k], lit[k], "=");
+        if (rc == 0)
+            rc = p2d_pg_appendf(b, " AND ");
+    }
+    if (rc == 0)
+        rc = append_one_bound(b, expr[n - 1], lit[n - 1], upper ? "<=" : strict ? ">" : ">=");
+    for (size_t k = 0; k + 1 < n && rc == 0; k++)
+        rc = p2d_pg_appendf(b, "))");
     return rc;
 }
 
@@ -498,8 +559,11 @@ struct vt {
     const struct p2d_table *ct;
     struct p2d_ddl_table *dt;
     size_t *cols; /* indexes into dt->columns of the compared (source) columns */
-    size_t ncols; /* the first nkey are the key, in key order */
+    size_t ncols; /* keyed: the first nkey are the key, in key order; multiset:
+                     the first nsort are ordered, the JSON columns follow */
     size_t nkey;
+    size_t nsort;
+    bool multiset;     /* no key: rows compared as a multiset (Duplicate model) */
     char *pg_select;   /* source column list, Doris order */
     char *pg_order;    /* key sort expressions */
     char *pg_from;     /* "schema"."name" */
@@ -507,11 +571,19 @@ struct vt {
     char *dr_order;    /* Doris key columns */
     char dr_from[600]; /* `table` (the session database is the Doris database) */
     const char *filter;
+    /* multiset tables (nsort entries each) */
+    char **pg_sexpr; /* source sort expressions, under the value rules */
+    char **dr_sname; /* quoted Doris names */
+    char *pg_msort;  /* "e1 NULLS FIRST, ..." */
+    char *dr_msort;  /* "`a`, `b`" */
+    char *dr_keys;   /* a Duplicate table with a source key: its quoted key columns */
 };
 
 struct tally {
     long long src_rows, dst_rows, compared, ndiff;
-    bool whole; /* every row compared (--full, or a table the sample covers) */
+    long long nlines; /* differing keys / rows found (ndiff counts row copies) */
+    bool whole;       /* every row compared (--full, or a table the sample covers) */
+    bool stopped;     /* multiset: a run of rows too long to compare, the rest counted only */
     char *report[P2D_VERIFY_REPORT_KEYS];
     int nreport;
 };
@@ -620,16 +692,35 @@ static int append_key(struct p2d_buf *b, const struct vt *t, const PGresult *r, 
     return rc ? rc : p2d_pg_appendf(b, ")");
 }
 
-/* Counts one differing key; keeps its line when among the first ones. */
-static void note_diff(struct tally *ty, struct p2d_buf *line)
+/* Counts n differing rows found on one line (a key, or a row of a multiset
+ * with its copies); keeps the line when among the first ones. */
+static void note_rows(struct tally *ty, struct p2d_buf *line, long long n)
 {
-    ty->ndiff++;
+    ty->ndiff += n;
+    ty->nlines++;
     if (ty->nreport < P2D_VERIFY_REPORT_KEYS && line->data)
         ty->report[ty->nreport++] = strdup((const char *)line->data);
 }
 
+/* Counts one differing key; keeps its line when among the first ones. */
+static void note_diff(struct tally *ty, struct p2d_buf *line)
+{
+    note_rows(ty, line, 1);
+}
+
 static void free_vt(struct vt *t)
 {
+    for (size_t k = 0; k < t->nsort; k++) {
+        if (t->pg_sexpr)
+            free(t->pg_sexpr[k]);
+        if (t->dr_sname)
+            free(t->dr_sname[k]);
+    }
+    free(t->pg_sexpr);
+    free(t->dr_sname);
+    free(t->pg_msort);
+    free(t->dr_msort);
+    free(t->dr_keys);
     p2d_ddl_table_destroy(t->dt);
     free(t->cols);
     free(t->pg_select);
@@ -637,6 +728,146 @@ static void free_vt(struct vt *t)
     free(t->pg_from);
     free(t->dr_select);
     free(t->dr_order);
+}
+
+/*
+ * Appends the source expression that sorts column dc (source column sc) the
+ * way Doris sorts the value the encoder writes for it, parenthesized:
+ *   - text rule: the type's output text (what the encoder copies) in the
+ *     "C" collation, so by its bytes like Doris; format('%s', x) is the
+ *     output text of any type (bpchar keeps its padding, "char" its \ooo);
+ *   - numbers by value; NaN and ±Infinity, which land as NULL, as NULL;
+ *   - dates and times by value, clamped like the encoder (BC and -infinity
+ *     to -infinity, after year 9999 to Doris's maximum), so that values
+ *     that land equal sort equal and the next column decides on both sides;
+ *   - booleans false before true, like 0 before 1.
+ * NULL sorts first on both sides: Doris puts NULL first in ascending order,
+ * and the source's ORDER BY says NULLS FIRST.
+ */
+static int append_pg_sort_expr(struct verify *v, struct p2d_buf *b, const struct p2d_ddl_column *dc,
+                               const struct p2d_column *sc)
+{
+    const char *type = NULL, *lo = NULL, *plus = "";
+    char hi[64];
+    struct p2d_buf id;
+    const char *c;
+    int rc;
+
+    p2d_buf_init(&id, SQL_MAX);
+    rc = p2d_pg_append_ident(v->src, &id, sc->name);
+    if (rc != 0) {
+        p2d_buf_fini(&id);
+        return rc;
+    }
+    c = (const char *)id.data;
+    switch (dc->d.rule) {
+    case P2D_VR_TEXT:
+        if (strcmp(sc->type_name, "text") == 0 || strcmp(sc->type_name, "varchar") == 0)
+            rc = p2d_pg_appendf(b, "((%s)::text COLLATE \"C\")", c);
+        else
+            rc = p2d_pg_appendf(b, "(format('%%s', %s) COLLATE \"C\")", c);
+        break;
+    case P2D_VR_INT: /* xid, cid have no order; their text is a number */
+        if (strcmp(sc->type_name, "int2") == 0 || strcmp(sc->type_name, "int4") == 0 ||
+            strcmp(sc->type_name, "int8") == 0)
+            rc = p2d_pg_appendf(b, "(%s)", c);
+        else
+            rc = p2d_pg_appendf(b, "((%s)::text::numeric)", c);
+        break;
+    case P2D_VR_DECIMAL:
+    case P2D_VR_FLOAT:
+        rc = p2d_pg_appendf(b,
+                            "(CASE WHEN (%s)::text IN ('NaN', 'Infinity', '-Infinity') THEN NULL "
+                            "ELSE %s END)",
+                            c, c);
+        break;
+    case P2D_VR_BOOL:
+        rc = p2d_pg_appendf(b, "(%s)", c);
+        break;
+    case P2D_VR_DATE:
+        type = "date";
+        lo = "0001-01-01";
+        snprintf(hi, sizeof(hi), "9999-12-31");
+        break;
+    case P2D_VR_TIMESTAMPTZ:
+        plus = "+00";
+        /* fall through */
+    case P2D_VR_TIMESTAMP:
+        type = dc->d.rule == P2D_VR_TIMESTAMP ? "timestamp" : "timestamptz";
+        lo = dc->d.rule == P2D_VR_TIMESTAMP ? "0001-01-01 00:00:00" : "0001-01-01 00:00:00+00";
+        snprintf(hi, sizeof(hi), "9999-12-31 23:59:59%s%.*s%s", dc->d.scale ? "." : "",
+                 (int)(dc->d.scale > 9 ? 9 : dc->d.scale), "999999999", plus);
+        break;
+    case P2D_VR_JSON:
+        rc = P2D_EINVAL; /* not ordered */
+        break;
+    }
+    if (rc == 0 && type)
+        rc = p2d_pg_appendf(b,
+                            "(CASE WHEN (%s)::%s < '%s' THEN '-infinity'::%s WHEN (%s)::%s > '%s' "
+                            "THEN '%s'::%s ELSE (%s)::%s END)",
+                            c, type, lo, type, c, type, hi, hi, type, c, type);
+    p2d_buf_fini(&id);
+    return rc;
+}
+
+/*
+ * The multiset parts of t: sort expressions and names, and for a Duplicate
+ * table with a source key the key columns (its source state is the latest
+ * change of each key, see dup_count_query).
+ */
+static int build_multiset(struct verify *v, struct vt *t)
+{
+    struct p2d_buf b, ms, ds, keys;
+    char q[600];
+    int rc = 0;
+
+    t->pg_sexpr = calloc(t->nsort + 1, sizeof(*t->pg_sexpr));
+    t->dr_sname = calloc(t->nsort + 1, sizeof(*t->dr_sname));
+    if (!t->pg_sexpr || !t->dr_sname)
+        return P2D_ENOMEM;
+    p2d_buf_init(&b, SQL_MAX);
+    p2d_buf_init(&ms, SQL_MAX);
+    p2d_buf_init(&ds, SQL_MAX);
+    p2d_buf_init(&keys, SQL_MAX);
+    for (size_t k = 0; k < t->nsort && rc == 0; k++) {
+        const struct p2d_ddl_column *dc = &t->dt->columns[t->cols[k]];
+
+        p2d_buf_reset(&b);
+        rc = append_pg_sort_expr(v, &b, dc, &t->ct->columns[dc->source]);
+        p2d_doris_quote_ident(dc->name, q, sizeof(q));
+        if (rc == 0) {
+            t->pg_sexpr[k] = strdup((const char *)b.data);
+            t->dr_sname[k] = strdup(q);
+            if (!t->pg_sexpr[k] || !t->dr_sname[k])
+                rc = P2D_ENOMEM;
+        }
+        if (rc == 0)
+            rc = p2d_pg_appendf(&ms, "%s%s NULLS FIRST", k ? ", " : "", t->pg_sexpr[k]);
+        if (rc == 0)
+            rc = p2d_pg_appendf(&ds, "%s%s", k ? ", " : "", q);
+    }
+    for (size_t i = 0; i < t->ncols && rc == 0; i++) {
+        const struct p2d_ddl_column *dc = &t->dt->columns[t->cols[i]];
+
+        if (t->ct->columns[dc->source].key_position <= 0)
+            continue;
+        p2d_doris_quote_ident(dc->name, q, sizeof(q));
+        rc = p2d_pg_appendf(&keys, "%s%s", keys.len ? ", " : "", q);
+    }
+    if (rc == 0) {
+        t->pg_msort = strdup(ms.data ? (const char *)ms.data : "");
+        t->dr_msort = strdup(ds.data ? (const char *)ds.data : "");
+        if (keys.len > 0)
+            t->dr_keys = strdup((const char *)keys.data);
+        if (!t->pg_msort || !t->dr_msort || (keys.len > 0 && !t->dr_keys))
+            rc = P2D_ENOMEM;
+    }
+    p2d_buf_fini(&b);
+    p2d_buf_fini(&ms);
+    p2d_buf_fini(&ds);
+    p2d_buf_fini(&keys);
+    return rc;
 }
 
 /* Builds the column lists and sort expressions of one table. */
@@ -666,8 +897,24 @@ static int build_vt(struct verify *v, struct vt *t, const struct p2d_table *ct)
             t->nkey++;
         t->cols[t->ncols++] = i;
     }
-    if (t->dt->model == P2D_MODEL_DUPLICATE)
+    if (t->dt->model == P2D_MODEL_DUPLICATE) {
+        size_t n = 0;
+
+        /* no key to merge on: the rows are compared as a multiset, ordered
+         * by every column Doris can order (JSON cannot be, §7.2): those
+         * first, in Doris order, then the JSON columns */
         t->nkey = 0;
+        t->multiset = t->ncols > 0;
+        for (size_t pass = 0; pass < 2; pass++)
+            for (size_t i = 0; i < t->dt->ncolumns; i++) {
+                const struct p2d_ddl_column *dc = &t->dt->columns[i];
+
+                if (dc->kind == P2D_DDL_SOURCE && (dc->d.rule == P2D_VR_JSON) == (pass == 1))
+                    t->cols[n++] = i;
+                if (dc->kind == P2D_DDL_SOURCE && pass == 0 && dc->d.rule != P2D_VR_JSON)
+                    t->nsort++;
+            }
+    }
     if (t->nkey > P2D_VERIFY_KEY_MAX) {
         P2D_ERROR(MOD,
                   "cannot verify \"%s.%s\": its key has %zu columns, at most %d are "
@@ -725,6 +972,8 @@ static int build_vt(struct verify *v, struct vt *t, const struct p2d_table *ct)
     p2d_buf_fini(&from);
     p2d_buf_fini(&dsel);
     p2d_buf_fini(&dord);
+    if (rc == 0 && t->multiset)
+        rc = build_multiset(v, t);
     return rc;
 }
 
@@ -787,8 +1036,9 @@ static int append_doris_literal(struct p2d_buf *b, const struct p2d_ddl_column *
     switch (dc->d.rule) {
     case P2D_VR_INT:
     case P2D_VR_DECIMAL:
-    case P2D_VR_FLOAT:
         return p2d_pg_appendf(b, "%s", pg_text); /* checked above: a plain number */
+    case P2D_VR_FLOAT: /* with an exponent: a DOUBLE literal, compared exactly */
+        return p2d_pg_appendf(b, "%.17e", c.d);
     case P2D_VR_BOOL:
         return p2d_pg_appendf(b, "%d", c.sign);
     case P2D_VR_TIMESTAMP:
@@ -836,7 +1086,9 @@ static int append_json_literal(struct p2d_buf *b, const struct p2d_ddl_column *d
 {
     if (json_is_integer(v))
         return p2d_pg_appendf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    if (json_is_real(v) && isfinite(json_real_value(v))) /* DECIMAL: at most 15 digits */
+    if (json_is_real(v) && isfinite(json_real_value(v)) && dc->d.rule == P2D_VR_FLOAT)
+        return p2d_pg_appendf(b, "%.17e", json_real_value(v)); /* a DOUBLE literal */
+    if (json_is_real(v) && isfinite(json_real_value(v)))       /* DECIMAL: at most 15 digits */
         return p2d_pg_appendf(b, "%.*g", dc->d.rule == P2D_VR_DECIMAL ? 15 : 17,
                               json_real_value(v));
     if (json_is_boolean(v))
@@ -1177,6 +1429,909 @@ static int compare_sample(struct verify *v, const struct vt *t, struct tally *ty
     return rc;
 }
 
+/* ---- multiset comparison (tables without a key) --------------------------- */
+
+/*
+ * A Duplicate table has no key to merge on, and its rows need not be
+ * unique: it is compared as a multiset. Both sides give their rows in one
+ * order, by every column Doris can order (t->nsort, not JSON), under the
+ * value rules (append_pg_sort_expr), NULL first. A run is a stretch of rows
+ * with equal sort values; the runs of both sides are merged like keys, and
+ * two runs with equal sort values are matched row by row in memory
+ * (distinct rows with their number of copies, JSON compared semantically).
+ *
+ * The source streams through a cursor of the run's REPEATABLE READ
+ * transaction, MULTI_CHUNK distinct rows at a time (identical rows are one
+ * entry with a count), cut where the sort values change. The destination
+ * is asked, per chunk, for its source state (dup_count_query: the change
+ * log net of delete markers, or the latest change per key) grouped into
+ * distinct rows with their copies, in the sort-value range the chunk
+ * covers, in pages of P2D_VERIFY_PAGE_ROWS. A full page's last run may go
+ * on in the next page, so it is left for the next page, which starts at
+ * that run; a page that is one run only cannot go on, nor can a source run
+ * of more than RUN_MAX distinct rows (rows that differ only in JSON
+ * columns): the comparison stops there and the rest is counted only
+ * (ty->stopped, said in the report). Memory is bounded by a chunk, a page
+ * and one run, whatever the table size.
+ *
+ * Without --full, the sample is the keyed path's: up to
+ * P2D_VERIFY_SAMPLE_RANGES ranges of P2D_VERIFY_PAGE_ROWS consecutive rows
+ * (in the sort order) spread over the table, each widened to whole runs.
+ * A table with no orderable column has no ranges: it is compared whole
+ * (within the run limit).
+ */
+
+#define CURSOR      "p2d_verify_rows"
+#define MULTI_CHUNK (P2D_VERIFY_PAGE_ROWS / 2) /* source rows per chunk: a page holds its range */
+#define RUN_MAX     (P2D_VERIFY_PAGE_ROWS - 1) /* distinct rows of one run */
+#define SHOW_COLS   16                         /* columns shown of a differing row */
+
+/* One row of either side: the source's texts (pg; a NULL entry is SQL
+ * NULL) or a destination answer row (drow: a JSON array, copies last). */
+struct rowref {
+    const char *const *pg;
+    const json_t *drow;
+};
+
+/* A distinct source row and its number of copies. */
+struct entry {
+    char **pg; /* ncols texts, owned; NULL = SQL NULL */
+    long long copies;
+};
+
+/* Source rows in sort order, cut at a run boundary. */
+struct chunk {
+    struct entry *e;
+    size_t n, cap, ncols;
+};
+
+/* The source cursor: the current block and row. */
+struct pg_stream {
+    PGresult *res;
+    int row, nrows;
+    bool last_block;   /* res is the cursor's last block */
+    const char **vals; /* ncols values of the current row (into res) */
+};
+
+/* Sort values of one row as SQL literals, for range conditions. */
+struct lits {
+    struct p2d_buf buf; /* NUL-separated */
+    size_t *off;
+    bool *null; /* SQL NULL: no literal */
+    const char **ptr;
+    size_t n;
+};
+
+/* State of one table's multiset comparison. */
+struct mstate {
+    struct pg_stream s;
+    struct chunk ck;
+    struct lits lo, hi;   /* the sampled range's ends, Doris literals */
+    struct lits prev;     /* the previous chunk's last sort values */
+    struct lits cur;      /* this chunk's last sort values */
+    struct lits start[2]; /* where destination pages start, alternately */
+    long long *dleft;     /* per row of a destination run: copies not matched */
+    bool *touched;        /* per row of a destination run: matched some copies */
+    struct p2d_buf line;
+};
+
+static bool cell_canon(const struct vt *t, size_t k, const struct rowref *r, struct canon *c)
+{
+    const struct p2d_dcol *d = &t->dt->columns[t->cols[k]].d;
+
+    if (r->pg)
+        return canon_pg(d->rule, d->scale, r->pg[k], c);
+    return canon_doris(d->rule, d->scale, json_array_get(r->drow, k), c);
+}
+
+/* Columns [from, to) of a and b are equal under the value rules; a is the
+ * source's row when the sides differ. */
+static bool rows_equal(const struct vt *t, const struct rowref *a, const struct rowref *b,
+                       size_t from, size_t to)
+{
+    bool cross = (a->pg != NULL) != (b->pg != NULL), eq = true;
+
+    for (size_t k = from; k < to && eq; k++) {
+        struct canon ca, cb;
+        bool oka = cell_canon(t, k, a, &ca), okb = cell_canon(t, k, b, &cb);
+
+        eq = oka && okb && canon_equal(&ca, &cb, cross);
+        canon_fini(&ca);
+        canon_fini(&cb);
+    }
+    return eq;
+}
+
+/* Orders a and b by the sort columns; false when a value cannot be read. */
+static bool rows_order(const struct vt *t, const struct rowref *a, const struct rowref *b, int *cmp)
+{
+    bool ok = true;
+
+    *cmp = 0;
+    for (size_t k = 0; k < t->nsort && ok && *cmp == 0; k++) {
+        struct canon ca, cb;
+        bool oka = cell_canon(t, k, a, &ca), okb = cell_canon(t, k, b, &cb);
+
+        ok = oka && okb && canon_order(&ca, &cb, cmp);
+        canon_fini(&ca);
+        canon_fini(&cb);
+    }
+    return ok;
+}
+
+static struct rowref entry_ref(const struct chunk *ck, size_t i)
+{
+    return (struct rowref){.pg = (const char *const *)ck->e[i].pg};
+}
+
+static struct rowref doris_ref(const json_t *rows, size_t j)
+{
+    return (struct rowref){.drow = json_array_get(rows, j)};
+}
+
+static void chunk_clear(struct chunk *ck)
+{
+    for (size_t i = 0; i < ck->n; i++) {
+        for (size_t k = 0; k < ck->ncols; k++)
+            free(ck->e[i].pg[k]);
+        free(ck->e[i].pg);
+    }
+    ck->n = 0;
+}
+
+/* Appends a copy of the row vals (borrowed) with one copy. */
+static int chunk_push(struct chunk *ck, const char *const *vals)
+{
+    struct entry *e;
+
+    if (ck->n == ck->cap) {
+        size_t cap = ck->cap ? ck->cap * 2 : 64;
+        struct entry *ne = realloc(ck->e, cap * sizeof(*ne));
+
+        if (!ne)
+            return P2D_ENOMEM;
+        ck->e = ne;
+        ck->cap = cap;
+    }
+    e = &ck->e[ck->n];
+    e->copies = 1;
+    e->pg = calloc(ck->ncols + 1, sizeof(*e->pg));
+    if (!e->pg)
+        return P2D_ENOMEM;
+    for (size_t k = 0; k < ck->ncols; k++) {
+        if (!vals[k])
+            continue;
+        e->pg[k] = strdup(vals[k]);
+        if (!e->pg[k]) {
+            for (size_t j = 0; j < k; j++)
+                free(e->pg[j]);
+            free(e->pg);
+            return P2D_ENOMEM;
+        }
+    }
+    ck->n++;
+    return 0;
+}
+
+static int lits_init(struct lits *l, size_t n)
+{
+    memset(l, 0, sizeof(*l));
+    p2d_buf_init(&l->buf, SQL_MAX);
+    l->n = n;
+    l->off = calloc(n + 1, sizeof(*l->off));
+    l->null = calloc(n + 1, sizeof(*l->null));
+    l->ptr = calloc(n + 1, sizeof(*l->ptr));
+    return l->off && l->null && l->ptr ? 0 : P2D_ENOMEM;
+}
+
+static void lits_fini(struct lits *l)
+{
+    p2d_buf_fini(&l->buf);
+    free(l->off);
+    free(l->null);
+    free(l->ptr);
+}
+
+/* The literals, NULL for SQL NULL; valid until l changes. */
+static const char *const *lits_ptrs(struct lits *l)
+{
+    for (size_t k = 0; k < l->n; k++)
+        l->ptr[k] = l->null[k] ? NULL : (const char *)l->buf.data + l->off[k];
+    return l->ptr;
+}
+
+static bool lits_same(const struct lits *a, const struct lits *b)
+{
+    return a->buf.len == b->buf.len &&
+           (a->buf.len == 0 || !memcmp(a->buf.data, b->buf.data, a->buf.len)) &&
+           !memcmp(a->null, b->null, a->n * sizeof(*a->null));
+}
+
+/* Doris literals of the sort values of a source row (texts of the values
+ * or of their sort expressions: both read the same under the value rule)
+ * or of a destination row. */
+static int lits_for_doris(struct lits *l, const struct vt *t, const struct rowref *r)
+{
+    int rc = 0;
+
+    p2d_buf_reset(&l->buf);
+    for (size_t k = 0; k < t->nsort && rc == 0; k++) {
+        const struct p2d_ddl_column *dc = &t->dt->columns[t->cols[k]];
+        struct canon c;
+
+        l->off[k] = l->buf.len;
+        if (r->pg) {
+            if (!canon_pg(dc->d.rule, dc->d.scale, r->pg[k], &c))
+                rc = P2D_EDATA;
+            l->null[k] = rc == 0 && c.kind == C_NULL;
+            canon_fini(&c);
+            if (rc == 0 && !l->null[k])
+                rc = append_doris_literal(&l->buf, dc, r->pg[k]);
+        } else {
+            const json_t *dv = json_array_get(r->drow, k);
+
+            l->null[k] = !dv || json_is_null(dv);
+            if (!l->null[k])
+                rc = append_json_literal(&l->buf, dc, dv);
+        }
+        if (rc == 0)
+            rc = p2d_buf_append(&l->buf, "", 1);
+    }
+    return rc;
+}
+
+/* PostgreSQL literals of row `row` of r, columns col0.. (sort expression
+ * values from the range query). */
+static int lits_for_pg(struct verify *v, struct lits *l, const struct vt *t, const PGresult *r,
+                       int row, int col0)
+{
+    int rc = 0;
+
+    p2d_buf_reset(&l->buf);
+    for (size_t k = 0; k < t->nsort && rc == 0; k++) {
+        l->off[k] = l->buf.len;
+        l->null[k] = PQgetisnull(r, row, col0 + (int)k);
+        if (!l->null[k])
+            rc = p2d_pg_append_literal(v->src, &l->buf, PQgetvalue(r, row, col0 + (int)k));
+        if (rc == 0)
+            rc = p2d_buf_append(&l->buf, "", 1);
+    }
+    return rc;
+}
+
+/* Appends a source value for a report: NULL, or the quoted text. */
+static int append_pg_text(struct p2d_buf *b, const char *s)
+{
+    int rc;
+
+    if (!s)
+        return p2d_pg_appendf(b, "NULL");
+    rc = p2d_pg_appendf(b, "\"");
+    if (rc == 0)
+        rc = append_shown(b, s, strlen(s));
+    return rc ? rc : p2d_pg_appendf(b, "\"");
+}
+
+/* "(a=1, b="x", ...)" from either side, at most SHOW_COLS columns. */
+static int append_row(struct p2d_buf *b, const struct vt *t, const struct rowref *r)
+{
+    int rc = p2d_pg_appendf(b, "(");
+
+    for (size_t k = 0; k < t->ncols && k < SHOW_COLS && rc == 0; k++) {
+        rc = p2d_pg_appendf(b, "%s%s=", k ? ", " : "", t->dt->columns[t->cols[k]].name);
+        if (rc == 0)
+            rc = r->pg ? append_pg_text(b, r->pg[k])
+                       : append_doris_value(b, json_array_get(r->drow, k));
+    }
+    if (rc == 0 && t->ncols > SHOW_COLS)
+        rc = p2d_pg_appendf(b, ", ...");
+    return rc ? rc : p2d_pg_appendf(b, ")");
+}
+
+/* Counts a row whose copies differ: src in the source, dst in the
+ * destination. */
+static void note_row(struct mstate *m, const struct vt *t, struct tally *ty, const struct rowref *r,
+                     long long src, long long dst)
+{
+    struct p2d_buf *line = &m->line;
+    int rc;
+
+    p2d_buf_reset(line);
+    rc = p2d_pg_appendf(line, "row ");
+    if (rc == 0)
+        rc = append_row(line, t, r);
+    if (rc == 0 && src == 1 && dst == 0)
+        rc = p2d_pg_appendf(line, ": missing in the destination");
+    else if (rc == 0 && src == 0 && dst == 1)
+        rc = p2d_pg_appendf(line, ": not in the source");
+    else if (rc == 0)
+        rc = p2d_pg_appendf(line, ": %lld in the source, %lld in the destination", src, dst);
+    if (rc != 0) {
+        p2d_buf_reset(line);
+        if (p2d_pg_appendf(line, "row (too long to show): copies differ") != 0)
+            line->len = 0;
+    }
+    note_rows(ty, line, src > dst ? src - dst : dst - src);
+}
+
+/* The copies of a destination row (its last value). */
+static bool row_copies(const json_t *drow, size_t ncols, long long *copies)
+{
+    const json_t *c = json_array_get(drow, ncols);
+    char *end;
+
+    if (json_is_integer(c)) {
+        *copies = (long long)json_integer_value(c);
+    } else if (json_is_string(c)) {
+        *copies = strtoll(json_string_value(c), &end, 10);
+        if (*end != '\0' || end == json_string_value(c))
+            return false;
+    } else {
+        return false;
+    }
+    return *copies > 0;
+}
+
+/*
+ * Matches the source run ck[i, iend) with the destination run rows[j, jend)
+ * (equal sort values): each source row takes its copies from equal
+ * destination rows; what is left on either side is a difference.
+ */
+static void match_runs(struct mstate *m, const struct vt *t, const struct chunk *ck, size_t i,
+                       size_t iend, const json_t *rows, size_t j, size_t jend, struct tally *ty)
+{
+    for (size_t d = j; d < jend; d++) {
+        if (!row_copies(json_array_get(rows, d), t->ncols, &m->dleft[d - j]))
+            m->dleft[d - j] = 0; /* checked when the page was read */
+        m->touched[d - j] = false;
+    }
+    for (size_t p = i; p < iend; p++) {
+        struct rowref pr = entry_ref(ck, p);
+        long long need = ck->e[p].copies, took = 0;
+
+        ty->compared += need;
+        for (size_t d = j; d < jend && took < need; d++) {
+            struct rowref dr = doris_ref(rows, d);
+            long long take;
+
+            if (m->dleft[d - j] == 0 || !rows_equal(t, &pr, &dr, 0, t->ncols))
+                continue;
+            take = need - took < m->dleft[d - j] ? need - took : m->dleft[d - j];
+            took += take;
+            m->dleft[d - j] -= take;
+            m->touched[d - j] = true;
+        }
+        if (took < need)
+            note_row(m, t, ty, &pr, need, took);
+    }
+    for (size_t d = j; d < jend; d++) {
+        struct rowref dr = doris_ref(rows, d);
+        long long all;
+
+        if (m->dleft[d - j] == 0)
+            continue;
+        if (!row_copies(dr.drow, t->ncols, &all))
+            all = m->dleft[d - j];
+        note_row(m, t, ty, &dr, m->touched[d - j] ? all - m->dleft[d - j] : 0, all);
+    }
+}
+
+/* Reports the source run ck[i, iend) as missing in the destination. */
+static void source_run_missing(struct mstate *m, const struct vt *t, const struct chunk *ck,
+                               size_t i, size_t iend, struct tally *ty)
+{
+    for (size_t p = i; p < iend; p++) {
+        struct rowref pr = entry_ref(ck, p);
+
+        ty->compared += ck->e[p].copies;
+        note_row(m, t, ty, &pr, ck->e[p].copies, 0);
+    }
+}
+
+/* Reports the destination run rows[j, jend) as not in the source. */
+static void dest_run_extra(struct mstate *m, const struct vt *t, const json_t *rows, size_t j,
+                           size_t jend, struct tally *ty)
+{
+    for (size_t d = j; d < jend; d++) {
+        struct rowref dr = doris_ref(rows, d);
+        long long all;
+
+        if (!row_copies(dr.drow, t->ncols, &all))
+            all = 1;
+        note_row(m, t, ty, &dr, 0, all);
+    }
+}
+
+/* The end of the source run that starts at ck[i]. */
+static size_t chunk_run_end(const struct vt *t, const struct chunk *ck, size_t i)
+{
+    struct rowref a = entry_ref(ck, i);
+    size_t e = i + 1;
+
+    for (; e < ck->n; e++) {
+        struct rowref b = entry_ref(ck, e);
+
+        if (!rows_equal(t, &a, &b, 0, t->nsort))
+            break;
+    }
+    return e;
+}
+
+/*
+ * One page of the destination's source state: distinct rows with their
+ * copies (last), sort values from lo (NULL: the start; strict: after it) up
+ * to hi (NULL: the end, else inclusive), in sort order, at most
+ * P2D_VERIFY_PAGE_ROWS. The state of a Duplicate table without a key is
+ * its change log net of delete markers, DISTINCT first (a replay after a
+ * crash appends identical copies); with a key, the latest change of each
+ * key unless it is a delete (dup_count_query). Range conditions go on the
+ * log rows for the former (the same rows pass before and after DISTINCT),
+ * after the latest change is chosen for the latter.
+ */
+static int doris_mpage(struct verify *v, const struct vt *t, struct lits *lo, bool lo_strict,
+                       struct lits *hi, json_t **rows, json_t **data)
+{
+    static const char net[] = "SUM(CASE WHEN `_is_deleted` THEN -1 ELSE 1 END)";
+    const char *const *names = (const char *const *)t->dr_sname;
+    struct p2d_buf q;
+    int rc;
+
+    p2d_buf_init(&q, SQL_MAX);
+    rc = p2d_pg_appendf(&q, "SELECT %s, %s FROM ", t->dr_select, t->dr_keys ? "count(*)" : net);
+    if (rc == 0 && t->dr_keys)
+        rc = p2d_pg_appendf(&q,
+                            "(SELECT %s, `_is_deleted`, ROW_NUMBER() OVER (PARTITION BY %s ORDER "
+                            "BY `_version` DESC, `_record_id` DESC) AS `_p2d_rn` FROM %s) AS "
+                            "`latest` WHERE `_p2d_rn` = 1 AND NOT `_is_deleted`%s",
+                            t->dr_select, t->dr_keys, t->dr_from, lo || hi ? " AND " : "");
+    else if (rc == 0)
+        rc = p2d_pg_appendf(&q, "(SELECT DISTINCT * FROM %s%s", t->dr_from,
+                            lo || hi ? " WHERE " : "");
+    if (rc == 0 && lo)
+        rc = p2d_verify_order_bound(&q, t->nsort, names, lits_ptrs(lo), false, lo_strict);
+    if (rc == 0 && lo && hi)
+        rc = p2d_pg_appendf(&q, " AND ");
+    if (rc == 0 && hi)
+        rc = p2d_verify_order_bound(&q, t->nsort, names, lits_ptrs(hi), true, false);
+    if (rc == 0 && !t->dr_keys)
+        rc = p2d_pg_appendf(&q, ") AS `log`");
+    if (rc == 0)
+        rc = p2d_pg_appendf(&q, " GROUP BY %s", t->dr_select);
+    if (rc == 0 && !t->dr_keys)
+        rc = p2d_pg_appendf(&q, " HAVING %s > 0", net);
+    if (rc == 0 && t->nsort > 0)
+        rc = p2d_pg_appendf(&q, " ORDER BY %s", t->dr_msort);
+    if (rc == 0)
+        rc = p2d_pg_appendf(&q, " LIMIT %d", P2D_VERIFY_PAGE_ROWS);
+    if (rc != 0) {
+        P2D_ERROR(MOD, "cannot compare \"%s\": a query for its rows cannot be built (%s)",
+                  t->dt->source, p2d_strerror(rc));
+        v->code = P2D_EXIT_INTERNAL;
+    } else {
+        rc = doris_query(v, t, (const char *)q.data, rows, data);
+    }
+    p2d_buf_fini(&q);
+    if (rc == 0) {
+        for (size_t j = 0; j < json_array_size(*rows); j++) {
+            const json_t *r = json_array_get(*rows, j);
+            long long copies;
+
+            if (json_is_array(r) && json_array_size(r) == t->ncols + 1 &&
+                row_copies(r, t->ncols, &copies))
+                continue;
+            P2D_ERROR(MOD,
+                      "cannot read \"%s\".\"%s\" in the destination: a row is not %zu values "
+                      "and a positive count",
+                      t->dt->database, t->dt->table, t->ncols);
+            v->code = P2D_EXIT_DEST;
+            json_decref(*data);
+            *data = NULL;
+            return P2D_EPROTO;
+        }
+    }
+    return rc;
+}
+
+/*
+ * Compares the chunk ck with the destination's rows whose sort values lie
+ * from lo (NULL: the start; strict: after it) up to hi (NULL: the end,
+ * else inclusive). Sets ty->stopped when a destination run fills a page.
+ */
+static int compare_chunk(struct verify *v, const struct vt *t, struct mstate *m,
+                         const struct chunk *ck, struct lits *lo, bool lo_strict, struct lits *hi,
+                         struct tally *ty)
+{
+    json_t *data = NULL, *rows = NULL;
+    struct lits *from = lo;
+    bool strict = lo_strict;
+    size_t i = 0;
+    int rc = 0;
+
+    for (;;) {
+        size_t nd, usable, j = 0;
+        bool full;
+
+        json_decref(data);
+        data = NULL;
+        rc = doris_mpage(v, t, from, strict, hi, &rows, &data);
+        if (rc != 0)
+            break;
+        nd = json_array_size(rows);
+        full = nd == P2D_VERIFY_PAGE_ROWS;
+        usable = nd;
+        if (full) { /* the last run may go on in the next page */
+            struct rowref last = doris_ref(rows, nd - 1);
+
+            for (usable = nd - 1; usable > 0; usable--) {
+                struct rowref r = doris_ref(rows, usable - 1);
+
+                if (!rows_equal(t, &r, &last, 0, t->nsort))
+                    break;
+            }
+            if (usable == 0) {
+                ty->stopped = true;
+                break;
+            }
+        }
+        while (j < usable) {
+            struct rowref dr = doris_ref(rows, j);
+            size_t jend = j + 1, iend = i;
+            int c = 1;
+
+            for (; jend < usable; jend++) {
+                struct rowref r = doris_ref(rows, jend);
+
+                if (!rows_equal(t, &dr, &r, 0, t->nsort))
+                    break;
+            }
+            while (i < ck->n) { /* source runs before this one are missing */
+                struct rowref pr = entry_ref(ck, i);
+
+                iend = chunk_run_end(t, ck, i);
+                if (!rows_order(t, &pr, &dr, &c))
+                    c = 2; /* unreadable: report both and move on */
+                if (c >= 0)
+                    break;
+                source_run_missing(m, t, ck, i, iend, ty);
+                i = iend;
+                c = 1;
+            }
+            if (i < ck->n && c == 0) {
+                match_runs(m, t, ck, i, iend, rows, j, jend, ty);
+                i = iend;
+            } else {
+                if (i < ck->n && c == 2) {
+                    source_run_missing(m, t, ck, i, iend, ty);
+                    i = iend;
+                }
+                dest_run_extra(m, t, rows, j, jend, ty);
+            }
+            j = jend;
+        }
+        if (!full)
+            break;
+        {
+            struct lits *next = from == &m->start[0] ? &m->start[1] : &m->start[0];
+            struct rowref r = doris_ref(rows, usable);
+
+            rc = lits_for_doris(next, t, &r);
+            if (rc != 0) {
+                P2D_ERROR(MOD, "cannot compare \"%s\": a destination value has no literal form",
+                          t->dt->source);
+                v->code = P2D_EXIT_INTERNAL;
+                break;
+            }
+            if (from && !strict && lits_same(from, next)) { /* no progress: stop, never loop */
+                ty->stopped = true;
+                break;
+            }
+            from = next;
+            strict = false;
+        }
+    }
+    if (rc == 0 && !ty->stopped)
+        while (i < ck->n) { /* the destination has nothing more in the range */
+            size_t iend = chunk_run_end(t, ck, i);
+
+            source_run_missing(m, t, ck, i, iend, ty);
+            i = iend;
+        }
+    json_decref(data);
+    return rc;
+}
+
+/* Makes the cursor's next row current (s->vals); *have false at the end. */
+static int pgs_peek(struct verify *v, const struct vt *t, struct pg_stream *s, bool *have)
+{
+    *have = false;
+    if (!s->res || s->row >= s->nrows) {
+        char q[128];
+        int rc;
+
+        if (s->res && s->last_block)
+            return 0;
+        PQclear(s->res);
+        s->res = NULL;
+        snprintf(q, sizeof(q), "FETCH FORWARD %d FROM " CURSOR, P2D_VERIFY_PAGE_ROWS);
+        rc = pg_query(v, q, "cannot read source rows", &s->res);
+        if (rc != 0)
+            return rc;
+        s->nrows = PQntuples(s->res);
+        s->row = 0;
+        s->last_block = s->nrows < P2D_VERIFY_PAGE_ROWS;
+        if (s->nrows == 0)
+            return 0;
+    }
+    for (size_t k = 0; k < t->ncols; k++)
+        s->vals[k] =
+            PQgetisnull(s->res, s->row, (int)k) ? NULL : PQgetvalue(s->res, s->row, (int)k);
+    *have = true;
+    return 0;
+}
+
+/*
+ * Reads the next chunk of source rows into ck: MULTI_CHUNK distinct rows
+ * (fewer at the end), then the rest of the last run, so that a chunk ends
+ * where the sort values change. Identical rows are one entry with their
+ * count. *end: no source row follows. Sets ty->stopped when a run has more
+ * than RUN_MAX distinct rows.
+ */
+static int read_chunk(struct verify *v, const struct vt *t, struct pg_stream *s, struct chunk *ck,
+                      bool *end, struct tally *ty)
+{
+    size_t run = 0; /* first entry of the last run */
+
+    chunk_clear(ck);
+    *end = false;
+    for (;;) {
+        struct rowref r = {.pg = s->vals};
+        bool have, found = false;
+        int rc = pgs_peek(v, t, s, &have);
+
+        if (rc != 0)
+            return rc;
+        if (!have) {
+            *end = true;
+            return 0;
+        }
+        if (ck->n > 0) {
+            struct rowref last = entry_ref(ck, ck->n - 1);
+
+            if (!rows_equal(t, &last, &r, 0, t->nsort)) {
+                if (ck->n >= MULTI_CHUNK)
+                    return 0;
+                run = ck->n;
+            } else {
+                for (size_t i = ck->n; i-- > run && !found;) {
+                    struct rowref e = entry_ref(ck, i);
+
+                    if (rows_equal(t, &e, &r, t->nsort, t->ncols)) {
+                        ck->e[i].copies++;
+                        found = true;
+                    }
+                }
+                if (!found && ck->n - run >= RUN_MAX) {
+                    ty->stopped = true;
+                    return 0;
+                }
+            }
+        }
+        if (!found) {
+            rc = chunk_push(ck, s->vals);
+            if (rc != 0)
+                return rc;
+        }
+        s->row++;
+    }
+}
+
+/*
+ * Compares the source rows from row lo_row up to row hi_row of bounds (the
+ * sort values, from column 1; NULL bounds: every row) with the
+ * destination's.
+ */
+static int multiset_range(struct verify *v, const struct vt *t, struct mstate *m,
+                          const PGresult *bounds, int lo_row, int hi_row, struct tally *ty)
+{
+    const char *const *exprs = (const char *const *)t->pg_sexpr;
+    struct p2d_buf q;
+    PGresult *r = NULL;
+    bool end = false, first = true;
+    int rc;
+
+    p2d_buf_init(&q, SQL_MAX);
+    rc = p2d_pg_appendf(&q, "DECLARE " CURSOR " NO SCROLL CURSOR FOR SELECT %s FROM %s",
+                        t->pg_select, t->pg_from);
+    if (rc == 0 && (t->filter || bounds))
+        rc = p2d_pg_appendf(&q, " WHERE ");
+    if (rc == 0 && t->filter)
+        rc = p2d_pg_appendf(&q, "(%s)%s", t->filter, bounds ? " AND " : "");
+    if (rc == 0 && bounds) {
+        struct lits *pl = &m->start[0]; /* scratch until the chunks start */
+
+        rc = lits_for_pg(v, pl, t, bounds, lo_row, 1);
+        if (rc == 0)
+            rc = p2d_verify_order_bound(&q, t->nsort, exprs, lits_ptrs(pl), false, false);
+        if (rc == 0)
+            rc = lits_for_pg(v, pl, t, bounds, hi_row, 1);
+        if (rc == 0)
+            rc = p2d_pg_appendf(&q, " AND ");
+        if (rc == 0)
+            rc = p2d_verify_order_bound(&q, t->nsort, exprs, lits_ptrs(pl), true, false);
+    }
+    if (rc == 0 && t->nsort > 0)
+        rc = p2d_pg_appendf(&q, " ORDER BY %s", t->pg_msort);
+    /* the ends as Doris literals: the sort expressions' values read like
+     * the values themselves under the value rules */
+    for (int end_row = 0; end_row < 2 && rc == 0 && bounds; end_row++) {
+        int row = end_row ? hi_row : lo_row;
+        struct rowref e = {.pg = m->s.vals};
+
+        for (size_t k = 0; k < t->nsort; k++)
+            m->s.vals[k] =
+                PQgetisnull(bounds, row, (int)k + 1) ? NULL : PQgetvalue(bounds, row, (int)k + 1);
+        rc = lits_for_doris(end_row ? &m->hi : &m->lo, t, &e);
+    }
+    if (rc != 0) {
+        P2D_ERROR(MOD, "cannot compare \"%s\": a range of its rows cannot be written (%s)",
+                  t->dt->source, p2d_strerror(rc));
+        v->code = P2D_EXIT_INTERNAL;
+        p2d_buf_fini(&q);
+        return rc;
+    }
+    rc = pg_query(v, (const char *)q.data, "cannot read source rows", &r);
+    PQclear(r);
+    p2d_buf_fini(&q);
+    if (rc != 0)
+        return rc;
+    m->s.res = NULL;
+    m->s.row = m->s.nrows = 0;
+    m->s.last_block = false;
+    while (rc == 0 && !end && !ty->stopped) {
+        struct lits *hi = NULL, swap;
+
+        rc = read_chunk(v, t, &m->s, &m->ck, &end, ty);
+        if (rc != 0 || ty->stopped)
+            break;
+        if (!end) {
+            struct rowref last = entry_ref(&m->ck, m->ck.n - 1);
+
+            rc = lits_for_doris(&m->cur, t, &last);
+            if (rc != 0) {
+                P2D_ERROR(MOD, "cannot compare \"%s\": a source value has no destination form",
+                          t->dt->source);
+                v->code = P2D_EXIT_INTERNAL;
+                break;
+            }
+            hi = &m->cur;
+        } else if (bounds) {
+            hi = &m->hi;
+        }
+        rc = compare_chunk(v, t, m, &m->ck, first ? (bounds ? &m->lo : NULL) : &m->prev, !first, hi,
+                           ty);
+        first = false;
+        swap = m->prev; /* this chunk's end starts the next one */
+        m->prev = m->cur;
+        m->cur = swap;
+    }
+    PQclear(m->s.res);
+    m->s.res = NULL;
+    chunk_clear(&m->ck);
+    if (rc == 0)
+        rc = pg_query(v, "CLOSE " CURSOR, "cannot close the source cursor", &r);
+    if (rc == 0)
+        PQclear(r);
+    return rc;
+}
+
+/*
+ * The sampled ranges: the sort values of rows off+1 and off+page (in the
+ * sort order, 1-based) for each range, from one window query; then each
+ * range compared. A table the sample would cover, or one without an
+ * orderable column, is compared whole.
+ */
+static int multiset_sample(struct verify *v, const struct vt *t, struct mstate *m, struct tally *ty)
+{
+    const long long page = P2D_VERIFY_PAGE_ROWS, ranges = P2D_VERIFY_SAMPLE_RANGES;
+    long long n = ty->src_rows, want[2 * P2D_VERIFY_SAMPLE_RANGES];
+    struct p2d_buf q;
+    PGresult *r = NULL;
+    int rc, nb;
+
+    if (n <= page * ranges || t->nsort == 0) {
+        ty->whole = true;
+        return multiset_range(v, t, m, NULL, 0, 0, ty);
+    }
+    p2d_buf_init(&q, SQL_MAX);
+    rc = p2d_pg_appendf(&q, "SELECT * FROM (SELECT row_number() OVER (ORDER BY %s) AS p2d_rn",
+                        t->pg_msort);
+    for (size_t k = 0; k < t->nsort && rc == 0; k++)
+        rc = p2d_pg_appendf(&q, ", %s AS p2d_s%zu", t->pg_sexpr[k], k);
+    if (rc == 0)
+        rc = p2d_pg_appendf(&q, " FROM %s", t->pg_from);
+    if (rc == 0 && t->filter)
+        rc = p2d_pg_appendf(&q, " WHERE (%s)", t->filter);
+    if (rc == 0)
+        rc = p2d_pg_appendf(&q, ") AS p2d_x WHERE p2d_rn IN (");
+    for (long long s = 0; s < ranges && rc == 0; s++) {
+        long long off = s * (n - page) / (ranges - 1);
+
+        want[2 * s] = off + 1;
+        want[2 * s + 1] = off + page;
+        rc = p2d_pg_appendf(&q, "%s%lld, %lld", s ? ", " : "", off + 1, off + page);
+    }
+    if (rc == 0)
+        rc = p2d_pg_appendf(&q, ") ORDER BY p2d_rn");
+    if (rc == 0)
+        rc = pg_query(v, (const char *)q.data, "cannot sample source rows", &r);
+    p2d_buf_fini(&q);
+    if (rc != 0)
+        return rc;
+    nb = PQntuples(r);
+    for (long long s = 0; s < ranges && rc == 0 && !ty->stopped; s++) {
+        int lo = -1, hi = -1;
+
+        for (int i = 0; i < nb; i++) {
+            long long rn = atoll(PQgetvalue(r, i, 0));
+
+            if (rn == want[2 * s])
+                lo = i;
+            if (rn == want[2 * s + 1])
+                hi = i;
+        }
+        if (lo >= 0 && hi >= 0)
+            rc = multiset_range(v, t, m, r, lo, hi, ty);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Compares a table without a key: every row (full) or the sample. */
+static int compare_multiset(struct verify *v, const struct vt *t, bool full, struct tally *ty)
+{
+    struct mstate m;
+    int rc;
+
+    memset(&m, 0, sizeof(m));
+    m.ck.ncols = t->ncols;
+    p2d_buf_init(&m.line, 64 * 1024);
+    m.s.vals = calloc(t->ncols + 1, sizeof(*m.s.vals));
+    m.dleft = calloc(P2D_VERIFY_PAGE_ROWS, sizeof(*m.dleft));
+    m.touched = calloc(P2D_VERIFY_PAGE_ROWS, sizeof(*m.touched));
+    rc = m.s.vals && m.dleft && m.touched ? 0 : P2D_ENOMEM;
+    if (rc == 0)
+        rc = lits_init(&m.lo, t->nsort);
+    if (rc == 0)
+        rc = lits_init(&m.hi, t->nsort);
+    if (rc == 0)
+        rc = lits_init(&m.prev, t->nsort);
+    if (rc == 0)
+        rc = lits_init(&m.cur, t->nsort);
+    if (rc == 0)
+        rc = lits_init(&m.start[0], t->nsort);
+    if (rc == 0)
+        rc = lits_init(&m.start[1], t->nsort);
+    if (rc == 0)
+        rc = full ? multiset_range(v, t, &m, NULL, 0, 0, ty) : multiset_sample(v, t, &m, ty);
+    if (rc != 0 && v->code == P2D_EXIT_OK) { /* the cursor may be left open: stop the run */
+        P2D_ERROR(MOD, "cannot compare \"%s\": %s", t->dt->source, p2d_strerror(rc));
+        v->code = P2D_EXIT_INTERNAL;
+    }
+    lits_fini(&m.lo);
+    lits_fini(&m.hi);
+    lits_fini(&m.prev);
+    lits_fini(&m.cur);
+    lits_fini(&m.start[0]);
+    lits_fini(&m.start[1]);
+    chunk_clear(&m.ck);
+    free(m.ck.e);
+    free(m.s.vals);
+    free(m.dleft);
+    free(m.touched);
+    p2d_buf_fini(&m.line);
+    return rc;
+}
+
 /*
  * The Doris count that stands for the source's rows. A Unique table holds
  * the rows. A Duplicate table holds the full load plus the change log of
@@ -1188,40 +2343,24 @@ static int compare_sample(struct verify *v, const struct vt *t, struct tally *ty
  * row; DISTINCT drops the copies a replay after a crash appends again,
  * which are identical down to _record_id).
  */
-static void dup_count_query(const struct vt *t, char *q, size_t qsz)
+static int dup_count_query(const struct vt *t, struct p2d_buf *q)
 {
-    char keys[1024] = "", c[600];
-    size_t n = 0;
-
-    if (t->dt->model != P2D_MODEL_DUPLICATE) {
-        snprintf(q, qsz, "SELECT count(*) FROM %s", t->dr_from);
-        return;
-    }
-    for (size_t i = 0; i < t->ncols; i++) {
-        const struct p2d_ddl_column *dc = &t->dt->columns[t->cols[i]];
-
-        if (t->ct->columns[dc->source].key_position <= 0)
-            continue;
-        p2d_doris_quote_ident(dc->name, c, sizeof(c));
-        n += (size_t)snprintf(keys + n, n < sizeof(keys) ? sizeof(keys) - n : 0, "%s%s",
-                              n ? ", " : "", c);
-    }
-    if (n > 0 && n < sizeof(keys))
-        snprintf(q, qsz,
-                 "SELECT count(*) FROM (SELECT `_is_deleted` AS d, ROW_NUMBER() OVER "
-                 "(PARTITION BY %s ORDER BY `_version` DESC, `_record_id` DESC) AS rn FROM %s) "
-                 "AS latest WHERE rn = 1 AND NOT d",
-                 keys, t->dr_from);
-    else
-        snprintf(q, qsz,
-                 "SELECT count(*) - 2 * coalesce(sum(CASE WHEN `_is_deleted` THEN 1 ELSE 0 END), "
-                 "0) FROM (SELECT DISTINCT * FROM %s) AS log",
-                 t->dr_from);
+    if (t->dt->model != P2D_MODEL_DUPLICATE)
+        return p2d_pg_appendf(q, "SELECT count(*) FROM %s", t->dr_from);
+    if (t->dr_keys)
+        return p2d_pg_appendf(q,
+                              "SELECT count(*) FROM (SELECT `_is_deleted` AS d, ROW_NUMBER() OVER "
+                              "(PARTITION BY %s ORDER BY `_version` DESC, `_record_id` DESC) AS rn "
+                              "FROM %s) AS latest WHERE rn = 1 AND NOT d",
+                              t->dr_keys, t->dr_from);
+    return p2d_pg_appendf(q,
+                          "SELECT count(*) - 2 * coalesce(sum(CASE WHEN `_is_deleted` THEN 1 ELSE "
+                          "0 END), 0) FROM (SELECT DISTINCT * FROM %s) AS log",
+                          t->dr_from);
 }
 
 static int count_rows(struct verify *v, const struct vt *t, struct tally *ty)
 {
-    char q[2400];
     json_t *data = NULL, *rows = NULL, *cell;
     PGresult *r = NULL;
     struct p2d_buf b;
@@ -1238,8 +2377,11 @@ static int count_rows(struct verify *v, const struct vt *t, struct tally *ty)
         return rc;
     ty->src_rows = atoll(PQgetvalue(r, 0, 0));
     PQclear(r);
-    dup_count_query(t, q, sizeof(q));
-    rc = doris_query(v, t, q, &rows, &data);
+    p2d_buf_init(&b, SQL_MAX);
+    rc = dup_count_query(t, &b);
+    if (rc == 0)
+        rc = doris_query(v, t, (const char *)b.data, &rows, &data);
+    p2d_buf_fini(&b);
     if (rc != 0)
         return rc;
     cell = json_array_get(json_array_get(rows, 0), 0);
@@ -1266,22 +2408,33 @@ static bool verify_table(struct verify *v, const struct vt *t, bool full, struct
         return false;
     if (t->nkey > 0 && (full ? compare_all(v, t, ty) : compare_sample(v, t, ty)) != 0)
         return false;
+    if (t->nkey == 0 && t->multiset && compare_multiset(v, t, full, ty) != 0)
+        return false;
     match = ty->src_rows == ty->dst_rows && ty->ndiff == 0;
     printf("table \"%s\" -> \"%s\".\"%s\": %s, source %lld rows, destination %lld rows",
            t->dt->source, t->dt->database, t->dt->table, match ? "match" : "MISMATCH", ty->src_rows,
            ty->dst_rows);
-    if (t->nkey == 0 && t->dt->model == P2D_MODEL_DUPLICATE)
-        printf(" (Duplicate model: rows of the source state counted from the change log, rows "
-               "not compared)\n");
+    if (t->nkey == 0 && t->multiset)
+        printf(", %lld rows compared (%s), %lld differing rows (%s)\n", ty->compared,
+               ty->stopped         ? "stopped early"
+               : full || ty->whole ? "all rows"
+                                   : "sampled",
+               ty->ndiff,
+               t->dr_keys ? "Duplicate model: compared as a multiset, the latest change of each key"
+                          : "no key: compared as a multiset, the change log net of delete markers");
     else if (t->nkey == 0)
         printf(" (no key: row counts only, rows not compared)\n");
     else
         printf(", %lld rows compared (%s), %lld differing keys\n", ty->compared,
                full || ty->whole ? "all rows" : "sampled", ty->ndiff);
+    if (ty->stopped)
+        printf("  stopped: more than %d distinct rows share their sort values (every column but "
+               "JSON ones, which Doris cannot order), so the rows from there on are counted only\n",
+               RUN_MAX);
     for (int i = 0; i < ty->nreport; i++)
         printf("  %s\n", ty->report[i]);
-    if (ty->ndiff > ty->nreport)
-        printf("  ... and %lld more\n", ty->ndiff - ty->nreport);
+    if (ty->nlines > ty->nreport)
+        printf("  ... and %lld more\n", ty->nlines - ty->nreport);
     fflush(stdout);
     return match;
 }

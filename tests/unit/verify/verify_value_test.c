@@ -4,7 +4,9 @@
  * a Doris answer value as JSON text, with the expected outcome. Covers
  * integers, decimals in every spelling Doris may use, floats, booleans,
  * dates and datetimes (fractions, clamps, "+00"), text bytes, JSON
- * documents and NULLs.
+ * documents and NULLs. Then p2d_verify_order_bound: the range conditions
+ * of the multiset comparison, NULL first, for lower / strict / upper
+ * bounds over one to three columns.
  */
 #include <stdio.h>
 
@@ -160,6 +162,39 @@ static const struct cmp_case cmp_cases[] = {
     {P2D_VR_DATE, 0, "2024-01-01", "5", 9},
 };
 
+struct bound_case {
+    size_t n;
+    const char *lit[3]; /* NULL = SQL NULL */
+    bool upper, strict;
+    const char *want;
+};
+
+static const char *const bound_expr[3] = {"`a`", "`b`", "`c`"};
+
+static const struct bound_case bound_cases[] = {
+    {0, {NULL}, false, false, "1 = 1"},
+    {1, {"1"}, false, false, "`a` >= 1"},
+    {1, {"1"}, false, true, "`a` > 1"},
+    {1, {"1"}, true, false, "(`a` IS NULL OR `a` <= 1)"},
+    /* NULL sorts first: everything is >= NULL, only NULL is <= NULL */
+    {1, {NULL}, false, false, "1 = 1"},
+    {1, {NULL}, false, true, "`a` IS NOT NULL"},
+    {1, {NULL}, true, false, "`a` IS NULL"},
+    {2, {"1", "'x'"}, false, true, "(`a` > 1 OR (`a` = 1 AND `b` > 'x'))"},
+    {2,
+     {"1", "'x'"},
+     true,
+     false,
+     "((`a` IS NULL OR `a` < 1) OR (`a` = 1 AND (`b` IS NULL OR `b` <= 'x')))"},
+    {2, {NULL, "'x'"}, false, false, "(`a` IS NOT NULL OR (`a` IS NULL AND `b` >= 'x'))"},
+    {2, {NULL, "'x'"}, true, false, "(1 = 0 OR (`a` IS NULL AND (`b` IS NULL OR `b` <= 'x')))"},
+    {3,
+     {"1", NULL, "2"},
+     false,
+     true,
+     "(`a` > 1 OR (`a` = 1 AND (`b` IS NOT NULL OR (`b` IS NULL AND `c` > 2))))"},
+};
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof(eq_cases) / sizeof(eq_cases[0]); i++) {
@@ -204,6 +239,24 @@ int main(void)
         else
             t_passed++;
         json_decref(v);
+    }
+
+    for (size_t i = 0; i < sizeof(bound_cases) / sizeof(bound_cases[0]); i++) {
+        const struct bound_case *c = &bound_cases[i];
+        struct p2d_buf b;
+
+        p2d_buf_init(&b, 4096);
+        T_EQ_INT(p2d_verify_order_bound(&b, c->n, bound_expr, c->lit, c->upper, c->strict), 0);
+        T_EQ_STR(b.data ? (const char *)b.data : "", c->want);
+        p2d_buf_fini(&b);
+    }
+    {
+        struct p2d_buf b; /* a buffer cap is reported, not overrun */
+        const char *lit[1] = {"'a long literal'"};
+
+        p2d_buf_init(&b, 8);
+        T_CHECK(p2d_verify_order_bound(&b, 1, bound_expr, lit, false, false) == P2D_EFULL);
+        p2d_buf_fini(&b);
     }
     return t_done();
 }
