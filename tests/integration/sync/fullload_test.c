@@ -433,12 +433,12 @@ int main(void)
 
             if (sscanf(p, "progress: %lld rows (%*f MB) in %*f s, %*f rows/s, %d of %d ranges",
                        &rows, &done, &ranges) == 3 &&
-                done == 0 && ranges == 1 && rows > seen)
+                done == 0 && ranges == 1 && rows > 0 && (seen == 0 || rows < seen))
                 seen = rows; /* rows counted while the only range is still read */
         }
-        if (seen == 0)
+        if (seen == 0 || seen >= T_INT_ROWS)
             fprintf(stderr, "%s\n", out);
-        T_CHECK(seen > 0 && seen < T_INT_ROWS);
+        T_CHECK(seen > 0 && seen < T_INT_ROWS); /* the first such line: part of the range */
         free(out);
         T_EQ_INT(it_slots_left(src), 0);
     }
