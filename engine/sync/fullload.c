@@ -300,7 +300,11 @@ static int build_table(struct fl *fl, struct fl_table *t, const struct p2d_table
         case P2D_DDL_VERSION: /* full-load rows sort before every CDC change */
             rc = p2d_pg_appendf(&sel, "0::bigint");
             break;
-        case P2D_DDL_RECORD_ID: /* unique within a leaf in one snapshot */
+        case P2D_DDL_RECORD_ID:
+            /* unique within a leaf in one snapshot; two leaves of one root
+             * may repeat an id, but never for two equal rows (equal rows
+             * have equal partition keys, so one leaf), and the change-log
+             * queries only merge rows equal in every column */
             rc = p2d_pg_appendf(&sel, "((ctid::text::point)[0]::bigint * 65536 + "
                                       "(ctid::text::point)[1]::bigint)");
             break;
