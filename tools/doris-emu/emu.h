@@ -27,8 +27,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                    */
@@ -164,15 +169,240 @@ enum emu_conv emu_value_convert(const struct emu_type *t, const char *p, size_t 
                                 struct emu_value *out, char *why, size_t whylen);
 
 /*
- * The converter for values of type t, chosen once per column: the same
- * contract and results as emu_value_convert (which it may be), with fast
- * paths for input already in canonical form. A fast path leaves scratch and
- * why untouched.
+ * Fast conversion of canonical text. Most loaded fields are already in their
+ * column's canonical form (PostgreSQL's COPY output is): emu_fast_convert
+ * recognises that case and gives exactly what emu_value_convert gives for it
+ * (kind, value, text in place); for anything else (spaces, '+', leading
+ * zeros, rounding, other spellings, errors) it returns false and the caller
+ * goes on with emu_value_convert. It is inline because the row loop of a
+ * load runs it for every field.
  */
-typedef enum emu_conv (*emu_convert_fn)(const struct emu_type *t, const char *p, size_t n,
-                                        const struct emu_tz *tz, struct emu_buf *scratch,
-                                        struct emu_value *out, char *why, size_t whylen);
-emu_convert_fn emu_value_converter(const struct emu_type *t);
+enum emu_fast_kind {
+    EMU_FAST_NONE,     /* no fast path: always emu_value_convert */
+    EMU_FAST_INT,      /* TINYINT..BIGINT: [-]digits, fewer than could overflow */
+    EMU_FAST_DECIMAL,  /* [-]digits[.digits]: no leading zero, exactly scale fraction digits */
+    EMU_FAST_DATE,     /* YYYY-MM-DD naming a real day */
+    EMU_FAST_DATETIME, /* YYYY-MM-DD HH:MM:SS[.digits]: exactly scale fraction digits */
+    EMU_FAST_TEXT,     /* CHAR / VARCHAR / STRING within the byte limit (the last kind) */
+};
+
+struct emu_fast {
+    enum emu_fast_kind kind;
+    unsigned digits; /* INT: digit count that always fits; DECIMAL: precision - scale */
+    unsigned scale;  /* DECIMAL, DATETIME */
+    unsigned frac;   /* DECIMAL: bytes of the point and fraction (0 at scale 0) */
+    unsigned seps;   /* DATETIME: bit i set for each separator byte i */
+    size_t len;      /* TEXT: byte limit (STRING: the limit when planned); DATETIME: length */
+};
+
+/* Plans the fast path for values of type t (kind NONE when there is none). */
+void emu_fast_plan(struct emu_fast *f, const struct emu_type *t);
+
+/* Bit i set when p[i] is not '0'..'9', for i < 16; p[0..16) is read. */
+static inline unsigned emu_nondigits16_scalar(const char *p)
+{
+    unsigned m = 0;
+
+    for (int i = 0; i < 16; i++)
+        m |= (unsigned)((unsigned)((unsigned char)p[i] - '0') > 9) << i;
+    return m;
+}
+
+static inline unsigned emu_nondigits16(const char *p)
+{
+#ifdef __SSE2__
+    /* adding 0x50 maps '0'..'9', and only them, onto -128..-119 */
+    __m128i v =
+        _mm_add_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), _mm_set1_epi8(0x50));
+
+    return (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(v, _mm_set1_epi8(-119)));
+#else
+    return emu_nondigits16_scalar(p);
+#endif
+}
+
+/* Bit i set when p[i] is not a digit, for i < n, 1 <= n <= 32; p[0..16) is
+ * read when n < 16, p[0..n) otherwise. */
+static inline uint32_t emu_nondigits(const char *p, size_t n)
+{
+    uint32_t m = emu_nondigits16(p);
+
+    if (n >= 16)
+        return m | (uint32_t)emu_nondigits16(p + n - 16) << (n - 16);
+    return m & ((UINT32_C(1) << n) - 1);
+}
+
+/* The value of the eight digit bytes p[0..8) (Lemire's eight-digit parse)
+ * when keep is 8; with keep < 8 only the first keep of them (the others
+ * need not be digits). */
+static inline uint64_t emu_digits8(const char *p, size_t keep)
+{
+    uint64_t x;
+
+    memcpy(&x, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    /* p[0] is the low byte: shifting p[keep..8) out leaves leading zeros;
+     * a borrow from a non-digit byte only runs into bytes shifted out */
+    x = (x - UINT64_C(0x3030303030303030)) << (8 * (8 - keep));
+    x = x * 10 + (x >> 8);
+    x = ((x & UINT64_C(0x000000FF000000FF)) * (100 + (UINT64_C(1000000) << 32)) +
+         ((x >> 16) & UINT64_C(0x000000FF000000FF)) * (1 + (UINT64_C(10000) << 32))) >>
+        32;
+    return x & 0xFFFFFFFF;
+}
+
+/* The value of nd (1..18) digits at p, p[0..max(nd, 8)) readable. */
+static inline uint64_t emu_digits(const char *p, size_t nd)
+{
+    size_t first = ((nd - 1) & 7) + 1; /* a leading group of 1..8, then groups of 8 */
+    uint64_t v = emu_digits8(p, first);
+
+    for (p += first, nd -= first; nd; p += 8, nd -= 8)
+        v = v * 100000000 + emu_digits8(p, 8);
+    return v;
+}
+
+/*
+ * The kinds' checks: true when p[0..n) is canonical for the column (see
+ * above), so that the value is the input text itself, or for INT the
+ * number emu_fast_int_value reads. avail >= n bytes are readable at p;
+ * short fields need 16 (they are loaded 16 bytes at once), else the check
+ * says no and the general path decides.
+ */
+static inline bool emu_fast_text_ok(const struct emu_fast *f, size_t n)
+{
+    return n <= f->len;
+}
+
+static inline bool emu_fast_int_ok(const struct emu_fast *f, const char *p, size_t n, size_t avail)
+{
+    size_t neg;
+
+    if (n < 16 ? avail < 16 || n == 0 : n > 32)
+        return false;
+    neg = p[0] == '-';
+    /* empty after the sign, maybe out of range, or not digits */
+    return n - neg - 1 < f->digits && emu_nondigits(p, n) == neg;
+}
+
+/* The value of p[0..n) that emu_fast_int_ok accepted. */
+static inline int64_t emu_fast_int_value(const char *p, size_t n)
+{
+    size_t neg = p[0] == '-', nd = n - neg;
+    uint64_t v = nd <= 8 ? emu_digits8(p + neg, nd) : emu_digits(p + neg, nd);
+
+    return neg ? (int64_t)(0 - v) : (int64_t)v;
+}
+
+static inline bool emu_fast_decimal_ok(const struct emu_fast *f, const char *p, size_t n,
+                                       size_t avail)
+{
+    size_t neg, nint;
+
+    if (n < 16 ? avail < 16 || n == 0 : n > 32)
+        return false;
+    neg = p[0] == '-';
+    if (n - neg <= f->frac)
+        return false; /* no integer digit: "-", ".50" */
+    nint = n - neg - f->frac;
+    if (p[neg] == '0' ? nint > 1 || neg : nint > f->digits)
+        return false; /* leading zeros, "-0.xx" (may be "0.00"), too many digits */
+    /* the only non-digits: the sign and the point (behind nint digits) */
+    return emu_nondigits(p, n) == (neg | (f->scale ? UINT32_C(1) << (neg + nint) : 0)) &&
+           (f->scale == 0 || p[neg + nint] == '.');
+}
+
+/* q[0..10) is YYYY-MM-DD naming a real day (years 0000..9999); nondig is
+ * emu_nondigits(q, n) for n >= 10. */
+static inline bool emu_fast_ymd(const char *q, uint32_t nondig)
+{
+    unsigned mo, d, y;
+
+    if ((nondig & 0x3FF) != (1u << 4 | 1u << 7) || q[4] != '-' || q[7] != '-')
+        return false;
+    mo = (unsigned)(q[5] - '0') * 10 + (unsigned)(q[6] - '0');
+    d = (unsigned)(q[8] - '0') * 10 + (unsigned)(q[9] - '0');
+    if (mo - 1 > 11 || d - 1 > 30) /* unsigned: 0 wraps */
+        return false;
+    if (d <= 28)
+        return true;
+    if (mo != 2)
+        return d <= 30 + ((mo ^ (mo >> 3)) & 1); /* 31 days: odd months to July, even from August */
+    y = (unsigned)(q[0] - '0') * 1000 + (unsigned)(q[1] - '0') * 100 + (unsigned)(q[2] - '0') * 10 +
+        (unsigned)(q[3] - '0');
+    return d == 29 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
+
+static inline bool emu_fast_date_ok(const char *p, size_t n, size_t avail)
+{
+    return n == 10 && avail >= 16 && emu_fast_ymd(p, emu_nondigits(p, 10));
+}
+
+static inline bool emu_fast_datetime_ok(const struct emu_fast *f, const char *p, size_t n)
+{
+    /* n >= 19: the loads stay inside the field */
+    return n == f->len && emu_nondigits(p, n) == f->seps && emu_fast_ymd(p, f->seps) &&
+           p[10] == ' ' && p[13] == ':' && p[16] == ':' && (f->scale == 0 || p[19] == '.') &&
+           (p[11] - '0') * 10 + (p[12] - '0') <= 23 && p[14] <= '5' && p[17] <= '5';
+}
+
+/*
+ * Is p[0..n) canonical for a column of kind `kind` planned as f? avail >= n
+ * bytes are readable at p. kind is f->kind; a caller that knows it passes
+ * a constant and gets the one check inlined, without dispatch.
+ */
+static inline bool emu_fast_check(enum emu_fast_kind kind, const struct emu_fast *f, const char *p,
+                                  size_t n, size_t avail)
+{
+    switch (kind) {
+    case EMU_FAST_TEXT:
+        return emu_fast_text_ok(f, n);
+    case EMU_FAST_INT:
+        return emu_fast_int_ok(f, p, n, avail);
+    case EMU_FAST_DECIMAL:
+        return emu_fast_decimal_ok(f, p, n, avail);
+    case EMU_FAST_DATE:
+        return emu_fast_date_ok(p, n, avail);
+    case EMU_FAST_DATETIME:
+        return emu_fast_datetime_ok(f, p, n);
+    case EMU_FAST_NONE:
+        break;
+    }
+    return false;
+}
+
+/* The value of p[0..n), which emu_fast_check accepted for kind. */
+static inline void emu_fast_value(enum emu_fast_kind kind, const char *p, size_t n,
+                                  struct emu_value *out)
+{
+    if (kind == EMU_FAST_INT) {
+        out->kind = EMU_V_INT;
+        out->i = emu_fast_int_value(p, n);
+        out->s = NULL;
+        out->n = 0;
+    } else {
+        out->kind = EMU_V_TEXT; /* already canonical: the input itself */
+        out->s = p;
+        out->n = n;
+    }
+}
+
+/*
+ * Converts p[0..n) if it is canonical: true with out set exactly as
+ * emu_value_convert would set it; false leaves out alone (the caller goes
+ * on with emu_value_convert). avail >= n bytes are readable at p. Never
+ * writes why or scratch.
+ */
+static inline bool emu_fast_convert(const struct emu_fast *f, const char *p, size_t n, size_t avail,
+                                    struct emu_value *out)
+{
+    if (!emu_fast_check(f->kind, f, p, n, avail))
+        return false;
+    emu_fast_value(f->kind, p, n, out);
+    return true;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Catalog (owned by store.c, immutable snapshots)                           */
@@ -461,7 +691,8 @@ struct emu_load_env {
  * label's transaction. On success returns the load; http.c then lets the
  * body flow (100 Continue). On any failure returns NULL and sets *answer to
  * the complete answer object (Status "Fail" or "Label Already Exists", keys
- * in §2.2 order) so that the body is never read.
+ * in §2.2 order) so that the body is never read. env is copied (borrowed
+ * until return; its store and be_host must outlive the load).
  */
 struct emu_load *emu_load_begin(const struct emu_load_env *env, const char *db, const char *table,
                                 emu_header_fn header, void *req, json_t **answer);

@@ -230,6 +230,83 @@ static bool parse_delete_sign(const struct load_field *f, bool *del)
     return true;
 }
 
+/*
+ * Runs the fast path of the values fast[0..nfast), all of kind `kind`, and
+ * marks those it did not take in todo. Inlined with constant arguments, so
+ * each kind gets its own loop without dispatch:
+ *   in_line: the fields lie inside the line (CSV), so the bytes up to its
+ *            end are readable; otherwise (JSON values may be unescaped into
+ *            scratch) only the field's own.
+ *   values:  write the converted values; a load that stores nothing (and
+ *            so never reads them: the sequence value too is for the batch)
+ *            only needs the checks.
+ */
+static inline __attribute__((always_inline)) void
+run_fast(enum emu_fast_kind kind, bool in_line, bool values, const struct load_fast *fast,
+         int nfast, const struct load_field *fields, const char *line_end, uint64_t *todo)
+{
+    for (const struct load_fast *c = fast, *e = fast + nfast; c < e; c++) {
+        const struct load_field *f =
+            (const struct load_field *)(const void *)((const char *)fields + c->field_off);
+        const char *p = f->p;
+        size_t n = f->n, avail = in_line ? (size_t)(line_end - p) : n;
+
+        if (f->flags != 0 || !emu_fast_check(kind, &c->fast, p, n, avail))
+            todo[c->word] |= c->bit;
+        else if (values)
+            emu_fast_value(kind, p, n, c->out);
+    }
+}
+
+/*
+ * The fast paths of a row's values (emu_fast_convert, one loop per kind);
+ * sets l->val_todo to the values left to the general path.
+ */
+static void convert_fast(const struct emu_load *l, const struct load_field *fields,
+                         const char *line, size_t line_len)
+{
+    if (l->val_words == 1)
+        l->val_todo[0] = l->val_slow[0];
+    else
+        memcpy(l->val_todo, l->val_slow, sizeof(uint64_t) * (size_t)l->val_words);
+#define RUN(kind, in_line, values)                                                                 \
+    run_fast(kind, in_line, values, l->fast + l->fast_end[kind - 1],                               \
+             l->fast_end[kind] - l->fast_end[kind - 1], fields, line + line_len, l->val_todo)
+#define RUN_ALL(in_line, values)                                                                   \
+    do {                                                                                           \
+        RUN(EMU_FAST_INT, in_line, values);                                                        \
+        RUN(EMU_FAST_DECIMAL, in_line, values);                                                    \
+        RUN(EMU_FAST_DATE, in_line, values);                                                       \
+        RUN(EMU_FAST_DATETIME, in_line, values);                                                   \
+        RUN(EMU_FAST_TEXT, in_line, values);                                                       \
+    } while (0)
+    /* a CSV field with flags 0 lies in the line (an enclosed one without
+     * its enclose bytes) */
+    if (l->format == LOAD_CSV && l->discard)
+        RUN_ALL(true, false);
+    else if (l->format == LOAD_CSV)
+        RUN_ALL(true, true);
+    else
+        RUN_ALL(false, !l->discard);
+#undef RUN_ALL
+#undef RUN
+}
+
+/* The next value left to the general path (the lowest index first), taken
+ * off l->val_todo; l->nvals when none is left. */
+static inline int todo_take(struct emu_load *l)
+{
+    for (int w = 0; w < l->val_words; w++) {
+        uint64_t bits = l->val_todo[w];
+
+        if (bits) {
+            l->val_todo[w] = bits & (bits - 1);
+            return w * 64 + __builtin_ctzll(bits);
+        }
+    }
+    return l->nvals;
+}
+
 void load_row(struct emu_load *l, const struct load_field *fields, const char *line,
               size_t line_len)
 {
@@ -237,11 +314,10 @@ void load_row(struct emu_load *l, const struct load_field *fields, const char *l
     bool del = l->merge == LOAD_DELETE;
     char why[256];
     /* Copies of l's members: the compiler cannot keep those in registers
-     * across the indirect convert calls. */
+     * across the calls of the general path. */
     struct load_val *const vals = l->vals;
     struct emu_value *const row = l->row;
     const struct emu_tz *const tz = &l->tz;
-    const int nvals = l->nvals;
 
     l->total++;
     if (l->where.set && !pred_eval(&l->where, fields)) {
@@ -261,7 +337,11 @@ void load_row(struct emu_load *l, const struct load_field *fields, const char *l
             return;
         }
     }
-    for (int v = 0; v < nvals; v++) {
+    /* The fast paths first (they have no side effects, so their order does
+     * not matter), then every other value in order: the first of those that
+     * fails filters the row. */
+    convert_fast(l, fields, line, line_len);
+    for (int v; (v = todo_take(l)) < l->nvals;) {
         struct load_val *lv = &vals[v];
         struct emu_value *out = &row[v];
         const struct load_field *f;
@@ -305,7 +385,7 @@ void load_row(struct emu_load *l, const struct load_field *fields, const char *l
             p = lv->unesc.data;
             n = lv->unesc.len;
         }
-        rc = lv->convert(lv->type, p, n, tz, &lv->scratch, out, why, sizeof(why));
+        rc = emu_value_convert(lv->type, p, n, tz, &lv->scratch, out, why, sizeof(why));
         if (rc == EMU_CONV_OK)
             continue;
         if (rc == EMU_CONV_BAD && !l->strict && lv->nullable) {
@@ -667,7 +747,6 @@ static int setup_val(struct emu_load *l, int v, int col, int src)
     lv->col = col;
     lv->src = src;
     lv->type = &c->type;
-    lv->convert = emu_value_converter(&c->type);
     lv->nullable = c->nullable;
     lv->unescape = l->csv.escape >= 0 && is_string_kind(c->type.kind);
     emu_buf_init(&lv->scratch);
@@ -702,6 +781,47 @@ static int setup_val(struct emu_load *l, int v, int col, int src)
         return fe_fail(l, "Column has no default value. column: %s", c->name);
     }
     return 0;
+}
+
+/* Groups the values with a fast path by kind for load_row (counting sort,
+ * value order kept within a kind) and sizes the per-row value bitmaps. */
+static void plan_fast(struct emu_load *l)
+{
+    int n[EMU_FAST_TEXT + 1] = {0}, at[EMU_FAST_TEXT + 1];
+    struct emu_fast *plan = calloc((size_t)l->nvals + 1, sizeof(*plan));
+
+    l->val_words = (l->nvals + 63) / 64;
+    l->val_slow = calloc((size_t)l->val_words + 1, sizeof(uint64_t));
+    l->val_todo = calloc((size_t)l->val_words + 1, sizeof(uint64_t));
+    l->fast = calloc((size_t)l->nvals + 1, sizeof(*l->fast));
+    if (!plan || !l->val_slow || !l->val_todo || !l->fast)
+        abort();
+    for (int v = 0; v < l->nvals; v++) {
+        emu_fast_plan(&plan[v], l->vals[v].type);
+        if (l->vals[v].src < 0) /* the default */
+            plan[v].kind = EMU_FAST_NONE;
+        if (plan[v].kind == EMU_FAST_NONE)
+            l->val_slow[v / 64] |= UINT64_C(1) << (v % 64);
+        n[plan[v].kind]++;
+    }
+    l->fast_end[0] = 0;
+    for (int k = 1; k <= EMU_FAST_TEXT; k++) {
+        at[k] = l->fast_end[k - 1];
+        l->fast_end[k] = at[k] + n[k];
+    }
+    for (int v = 0; v < l->nvals; v++) {
+        struct load_fast *c;
+
+        if (plan[v].kind == EMU_FAST_NONE)
+            continue;
+        c = &l->fast[at[plan[v].kind]++];
+        c->fast = plan[v];
+        c->field_off = (size_t)l->vals[v].src * sizeof(struct load_field);
+        c->word = v / 64;
+        c->bit = UINT64_C(1) << (v % 64);
+        c->out = &l->row[v];
+    }
+    free(plan);
 }
 
 /* Builds sources, values and the sequence mapping; the FE planner's checks. */
@@ -777,6 +897,8 @@ static int plan_columns(struct emu_load *l, const struct hdrs *h)
         if (setup_val(l, l->nvals++, c, src) < 0)
             return -1;
     }
+
+    plan_fast(l);
 
     l->del_src = -1;
     for (int s = 0; s < l->nsrc; s++)
@@ -992,6 +1114,9 @@ static void load_free(struct emu_load *l)
     }
     free(l->vals);
     free(l->row);
+    free(l->fast);
+    free(l->val_slow);
+    free(l->val_todo);
     emu_buf_fini(&l->seq_scratch);
     free(l->where.literal);
     free(l->del.literal);
@@ -1242,7 +1367,7 @@ struct emu_load *emu_load_begin(const struct emu_load_env *env, const char *db, 
         abort();
     *answer_out = NULL;
     l->t_start = load_now_ns();
-    l->env = env;
+    l->env = *env;
     l->store = env->store;
     l->discard = emu_store_discard(env->store);
     l->txn_id = -1;
@@ -1540,7 +1665,7 @@ int emu_load_feed(struct emu_load *l, const char *p, size_t n)
                          "body size %llu exceed BE's conf `%s` %llu. increase it if you are sure "
                          "this load is reasonable",
                          (unsigned long long)l->received,
-                         l->body_limit == (uint64_t)l->env->max_body_mb * 1024 * 1024
+                         l->body_limit == (uint64_t)l->env.max_body_mb * 1024 * 1024
                              ? "streaming_load_max_mb"
                              : "streaming_load_json_max_mb",
                          (unsigned long long)l->body_limit);
@@ -1582,8 +1707,8 @@ json_t *emu_load_finish(struct emu_load *l, const struct emu_fault_hit *fault)
         token =
             emu_store_error_log_put(l->store, l->errlog.data ? l->errlog.data : "", l->errlog.len);
         if (token)
-            snprintf(url, sizeof(url), "http://%s:%d/api/_load_error_log?file=%s", l->env->be_host,
-                     l->env->be_port, token);
+            snprintf(url, sizeof(url), "http://%s:%d/api/_load_error_log?file=%s", l->env.be_host,
+                     l->env.be_port, token);
         free(token);
     }
     if (!l->failed && l->total - l->unselected > 0 &&

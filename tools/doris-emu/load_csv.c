@@ -75,22 +75,25 @@ static void csv_row(struct emu_load *l, int nf, const char *line, size_t len, bo
     load_row(l, f, line, len);
 }
 
-/* add_field for scan_simple: fields and cap are its cached copies of
- * l->fields and l->fields_cap; also marks \N (see csv_row). */
-static inline void put_field(struct emu_load *l, struct load_field **fields, int *cap, int *nf,
-                             const char *p, size_t n)
+/* A field of scan_simple, with csv_row's \N rule applied. */
+static inline void set_field(struct load_field *f, const char *p, size_t n)
 {
-    struct load_field *f;
-
-    if (*nf >= *cap) {
-        load_fields_reserve(l, *nf + 1);
-        *fields = l->fields;
-        *cap = l->fields_cap;
-    }
-    f = &(*fields)[(*nf)++];
     f->p = p;
     f->n = n;
     f->flags = n == 2 && p[0] == '\\' && p[1] == 'N' ? FLD_NULL : 0;
+}
+
+/* add_field for scan_simple: fields and cap are its cached copies of
+ * l->fields and l->fields_cap. */
+static inline void put_field(struct emu_load *l, struct load_field **fields, size_t *cap,
+                             size_t *nf, const char *p, size_t n)
+{
+    if (*nf >= *cap) {
+        load_fields_reserve(l, (int)*nf + 1);
+        *fields = l->fields;
+        *cap = (size_t)l->fields_cap;
+    }
+    set_field(&(*fields)[(*nf)++], p, n);
 }
 
 static inline void add_field(struct emu_load *l, int *nf, const char *p, size_t n)
@@ -113,25 +116,36 @@ static size_t scan_simple(struct emu_load *l, const char *buf, size_t n, bool eo
     const bool final = l->csv.escape < 0 && !l->csv.trim_double_quotes;
     const char *row = buf, *field = buf;
     struct load_field *fields = l->fields;
-    int nf = 0, cap = l->fields_cap;
+    size_t nf = 0, cap = (size_t)l->fields_cap;
     size_t i = 0;
 
 #ifdef __SSE2__
     const __m128i vsep = _mm_set1_epi8(sep), vdelim = _mm_set1_epi8(delim);
 
-    for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(buf + i));
-        unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(v, vsep), _mm_cmpeq_epi8(v, vdelim)));
+    /* 32 bytes per round: the bookkeeping of a round is paid half as often */
+    for (; i + 32 <= n; i += 32) {
+        const char *blk = buf + i;
+        __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)blk);
+        __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(blk + 16));
+        unsigned md = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, vdelim)) |
+                      (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v1, vdelim)) << 16;
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, vsep)) |
+                     (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v1, vsep)) << 16 | md;
 
+        if (m && nf + 32 > cap) { /* room for the round's fields: no check per field */
+            load_fields_reserve(l, (int)nf + 32);
+            fields = l->fields;
+            cap = (size_t)l->fields_cap;
+        }
         while (m) {
-            const char *q = buf + i + (unsigned)__builtin_ctz(m);
+            unsigned j = (unsigned)__builtin_ctz(m);
+            const char *q = blk + j;
 
             m &= m - 1;
-            put_field(l, &fields, &cap, &nf, field, (size_t)(q - field));
+            set_field(&fields[nf++], field, (size_t)(q - field));
             field = q + 1;
-            if (*q == delim) {
-                csv_row(l, nf, row, (size_t)(q - row), final);
+            if ((md >> j) & 1) {
+                csv_row(l, (int)nf, row, (size_t)(q - row), final);
                 nf = 0;
                 row = field;
             }
@@ -146,14 +160,14 @@ static size_t scan_simple(struct emu_load *l, const char *buf, size_t n, bool eo
         put_field(l, &fields, &cap, &nf, field, (size_t)(q - field));
         field = q + 1;
         if (*q == delim) {
-            csv_row(l, nf, row, (size_t)(q - row), final);
+            csv_row(l, (int)nf, row, (size_t)(q - row), final);
             nf = 0;
             row = field;
         }
     }
     if (eof && row < buf + n) {
         put_field(l, &fields, &cap, &nf, field, (size_t)(buf + n - field));
-        csv_row(l, nf, row, (size_t)(buf + n - row), final);
+        csv_row(l, (int)nf, row, (size_t)(buf + n - row), final);
         return n;
     }
     return (size_t)(row - buf);
@@ -190,15 +204,10 @@ static size_t quoted_end(const char *buf, size_t n, size_t i, char enc, int esc,
 
 /* A finished field of scan_enclose, with csv_row's per-field rules applied:
  * \N is NULL, an enclosed field loses its enclose bytes, escaped tells
- * whether the escape byte occurs in it. */
-static inline void put_enclosed(struct emu_load *l, int *nf, const char *p, size_t n, char enc,
+ * whether the escape byte occurs in it. f is the field's slot. */
+static inline void set_enclosed(struct load_field *f, const char *p, size_t n, char enc,
                                 bool escaped)
 {
-    struct load_field *f;
-
-    if (*nf >= l->fields_cap)
-        load_fields_reserve(l, *nf + 1);
-    f = &l->fields[(*nf)++];
     if (n == 2 && p[0] == '\\' && p[1] == 'N') {
         f->p = p;
         f->n = n;
@@ -214,6 +223,14 @@ static inline void put_enclosed(struct emu_load *l, int *nf, const char *p, size
     f->flags = escaped ? FLD_ESCAPED : 0;
 }
 
+static inline void put_enclosed(struct emu_load *l, int *nf, const char *p, size_t n, char enc,
+                                bool escaped)
+{
+    if (*nf >= l->fields_cap)
+        load_fields_reserve(l, *nf + 1);
+    set_enclosed(&l->fields[(*nf)++], p, n, enc, escaped);
+}
+
 /*
  * One-byte separator and delimiter with enclose, escape different from it:
  * the engine's bodies, where few fields are enclosed. A 16-byte scan finds
@@ -225,7 +242,6 @@ static size_t scan_enclose(struct emu_load *l, const char *buf, size_t n, bool e
 {
     const char sep = l->csv.sep[0], delim = l->csv.delim[0], enc = (char)l->csv.enclose;
     const int esc = l->csv.escape;
-    const char escb = esc >= 0 ? (char)esc : sep; /* no escape: sep stands in */
     const bool final = !l->csv.trim_double_quotes;
     size_t row = 0, field = 0, i = 0;
     bool escaped = false;
@@ -241,40 +257,65 @@ static size_t scan_enclose(struct emu_load *l, const char *buf, size_t n, bool e
     } while (0)
 
 #ifdef __SSE2__
+    const char escb = esc >= 0 ? (char)esc : enc; /* no escape: enclose stands in */
     const __m128i vsep = _mm_set1_epi8(sep), vdelim = _mm_set1_epi8(delim),
                   venc = _mm_set1_epi8(enc), vesc = _mm_set1_epi8(escb);
 
-    while (i + 16 <= n) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(buf + i));
+    /*
+     * 32 bytes per round. m: every byte that matters; mq: enclose and
+     * escape bytes (rare: they take the byte-wise rules); md: delimiters.
+     * The fields array has room for the round's fields before it starts.
+     */
+    while (i + 32 <= n) {
+        const char *blk = buf + i;
+        __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)blk);
+        __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(blk + 16));
+        __m128i d0 = _mm_cmpeq_epi8(v0, vdelim), d1 = _mm_cmpeq_epi8(v1, vdelim);
+        __m128i q0 = _mm_or_si128(_mm_cmpeq_epi8(v0, venc), _mm_cmpeq_epi8(v0, vesc));
+        __m128i q1 = _mm_or_si128(_mm_cmpeq_epi8(v1, venc), _mm_cmpeq_epi8(v1, vesc));
+        unsigned md = (unsigned)_mm_movemask_epi8(d0) | (unsigned)_mm_movemask_epi8(d1) << 16;
+        unsigned mq = (unsigned)_mm_movemask_epi8(q0) | (unsigned)_mm_movemask_epi8(q1) << 16;
         unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, vsep), _mm_cmpeq_epi8(v, vdelim)),
-                         _mm_or_si128(_mm_cmpeq_epi8(v, venc), _mm_cmpeq_epi8(v, vesc))));
+                         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v0, vsep), d0), q0)) |
+                     (unsigned)_mm_movemask_epi8(
+                         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v1, vsep), d1), q1))
+                         << 16;
         size_t base = i;
 
-        i += 16;
+        i += 32;
+        if (m && nf + 32 > l->fields_cap)
+            load_fields_reserve(l, nf + 32);
         while (m) {
-            size_t j = base + (unsigned)__builtin_ctz(m);
-            char c = buf[j];
+            unsigned b = (unsigned)__builtin_ctz(m);
+            size_t j = base + b;
 
             m &= m - 1;
-            if (c == enc) {
-                size_t e;
+            if ((mq >> b) & 1) {
+                char c = buf[j];
 
-                if (j != field)
+                if (c == enc) {
+                    size_t e;
+
+                    if (j != field)
+                        continue;
+                    e = quoted_end(buf, n, j + 1, enc, esc, &escaped);
+                    if (e == SIZE_MAX)
+                        goto partial;
+                    i = e + 1; /* go on scanning behind the closing enclose */
+                    break;
+                }
+                if (c != sep && c != delim) {
+                    escaped = true;
                     continue;
-                e = quoted_end(buf, n, j + 1, enc, esc, &escaped);
-                if (e == SIZE_MAX)
-                    goto partial;
-                i = e + 1; /* go on scanning behind the closing enclose */
-                break;
+                }
             }
-            if (c != sep && c != delim) {
-                escaped = true;
-                continue;
-            }
-            END_FIELD(j);
+            if (final)
+                set_enclosed(&l->fields[nf++], buf + field, j - field, enc, escaped);
+            else
+                add_field(l, &nf, buf + field, j - field);
+            escaped = false;
             field = j + 1;
-            if (c == delim) {
+            if ((md >> b) & 1) {
                 csv_row(l, nf, buf + row, j - row, final);
                 nf = 0;
                 row = field;

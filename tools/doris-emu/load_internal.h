@@ -3,7 +3,8 @@
  * state of one Stream Load and the row sink the two body parsers feed.
  *
  * Data flow: emu_load_feed -> (gzip inflate) -> csv_feed / json_feed ->
- * load_row (where / delete / mapping / emu_value_convert) -> emu_batch.
+ * load_row (where / delete / mapping / emu_fast_convert for canonical
+ * values, else emu_value_convert) -> emu_batch.
  * Each parser hands load_row one row as an array of source fields indexed
  * like the load's source columns (the `columns` header, or the table's
  * columns followed by `hidden_columns`). Field bytes point into the body
@@ -82,7 +83,6 @@ struct load_val {
     int col; /* table column index */
     int src; /* source column index, or -1: default */
     const struct emu_type *type;
-    emu_convert_fn convert; /* emu_value_converter(type), chosen once */
     bool nullable;
     bool unescape;          /* escape set and column is CHAR/VARCHAR/STRING */
     struct emu_value deflt; /* converted default (when src < 0) */
@@ -90,6 +90,16 @@ struct load_val {
     struct emu_buf deflt_buf; /* backing text of deflt */
     struct emu_buf scratch;   /* conversion scratch, reused every row */
     struct emu_buf unesc;     /* unescaped field text, reused every row */
+};
+
+/* A value with a fast path (emu_fast_convert): load_row runs these grouped
+ * by kind, one tight loop per kind, before the general path. */
+struct load_fast {
+    struct emu_fast fast;
+    size_t field_off; /* byte offset of the source field in the fields array */
+    int word;         /* todo[word] |= bit when the fast path did not take it */
+    uint64_t bit;
+    struct emu_value *out; /* the value's slot in emu_load.row */
 };
 
 struct csv_opts {
@@ -113,7 +123,7 @@ struct json_opts {
 };
 
 struct emu_load {
-    const struct emu_load_env *env;
+    struct emu_load_env env; /* a copy: the caller's may not outlive emu_load_begin */
     struct emu_store *store;
     struct emu_table *table;
     bool discard;
@@ -154,6 +164,11 @@ struct emu_load {
     int seq_val; /* value index giving the sequence (mapped seq col), or -1 */
     const struct emu_type *seq_type;
     struct emu_buf seq_scratch;
+    struct load_fast *fast;          /* values with a fast path, grouped by kind */
+    int fast_end[EMU_FAST_TEXT + 1]; /* kind k: fast[fast_end[k - 1] .. fast_end[k]) */
+    int val_words;                   /* uint64_t words of a bit per value */
+    uint64_t *val_slow;              /* bit set for each value without a fast path */
+    uint64_t *val_todo;              /* per row: values left to the general path */
     struct load_pred where;
     struct load_pred del;
     enum load_merge merge;

@@ -1898,218 +1898,50 @@ enum emu_conv emu_value_convert(const struct emu_type *t, const char *p, size_t 
 }
 
 /* ------------------------------------------------------------------------ */
-/* Per-type converters with fast paths for canonical input                   */
+/* Fast paths (emu_fast_convert in emu.h)                                    */
 
-/*
- * Each fast path accepts only input whose result is obvious (no spaces, no
- * '+', no rounding, no leading zeros where they matter) and returns exactly
- * what emu_value_convert returns for it; anything else goes to
- * emu_value_convert. None of them touch scratch or why.
- *
- * Digits are checked and read eight bytes at a time (SWAR): a field's length
- * varies row to row, and a byte loop's exit branch mispredicts. Loads never
- * read outside p[0..n).
- */
-
-#define SWAR_ONES UINT64_C(0x0101010101010101)
-
-/* Bytes p[0..8) with p[0] in the low byte. */
-static inline uint64_t ld64(const char *p)
-{
-    uint64_t x;
-
-    memcpy(&x, p, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    x = __builtin_bswap64(x);
-#endif
-    return x;
-}
-
-static inline uint64_t ld32(const char *p)
-{
-    uint32_t x;
-
-    memcpy(&x, p, 4);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    x = __builtin_bswap32(x);
-#endif
-    return x;
-}
-
-/* Bytes p[0..n), 1 <= n <= 8, p[0] in the low byte, zeros above. */
-static inline uint64_t ld_upto8(const char *p, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)p;
-
-    if (n >= 4)
-        return ld32(p) | ld32(p + n - 4) << (8 * (n - 4)); /* the overlap agrees */
-    return (uint64_t)u[0] | (uint64_t)u[n / 2] << (8 * (n / 2)) |
-           (uint64_t)u[n - 1] << (8 * (n - 1));
-}
-
-/* The low n bytes (1 <= n <= 8). */
-static inline uint64_t byte_mask(size_t n)
-{
-    return ~UINT64_C(0) >> (8 * (8 - n));
-}
-
-/* Are the bytes of x under mask all '0'..'9'? ('0'..'9' is 0x30..0x39: the
- * high nibble is 3 before and after adding 6.) */
-static inline bool swar_digits(uint64_t x, uint64_t mask)
-{
-    uint64_t hi = 0xF0 * SWAR_ONES & mask, three = 0x30 * SWAR_ONES & mask;
-
-    return (((x & hi) ^ three) | (((x + (6 * SWAR_ONES & mask)) & hi) ^ three)) == 0;
-}
-
-static inline bool all_digits(const char *p, size_t n)
-{
-    for (; n >= 8; p += 8, n -= 8)
-        if (!swar_digits(ld64(p), ~UINT64_C(0)))
-            return false;
-    return n == 0 || swar_digits(ld_upto8(p, n), byte_mask(n));
-}
-
-/* The value of n (1..8) digit bytes x (checked by swar_digits), p[0] first:
- * shifted so that missing digits are leading zeros, then combined in pairs,
- * fours and eights (Lemire's eight-digit parse). */
-static inline uint64_t swar_value(uint64_t x, size_t n)
-{
-    uint64_t d = (x - (0x30 * SWAR_ONES & byte_mask(n))) << (8 * (8 - n));
-
-    d = d * 10 + (d >> 8);
-    d = ((d & UINT64_C(0x000000FF000000FF)) * (100 + (UINT64_C(1000000) << 32)) +
-         ((d >> 16) & UINT64_C(0x000000FF000000FF)) * (1 + (UINT64_C(10000) << 32))) >>
-        32;
-    return d & 0xFFFFFFFF;
-}
-
-static enum emu_conv convert_int(const struct emu_type *t, const char *p, size_t n,
-                                 const struct emu_tz *tz, struct emu_buf *scratch,
-                                 struct emu_value *out, char *why, size_t whylen)
+void emu_fast_plan(struct emu_fast *f, const struct emu_type *t)
 {
     /* Digits that always fit the type, whatever they are. */
-    static const size_t safe_digits[] = {
+    static const unsigned safe_digits[] = {
         [EMU_TINYINT] = 2, [EMU_SMALLINT] = 4, [EMU_INT] = 9, [EMU_BIGINT] = 18};
-    bool neg = n && p[0] == '-';
-    size_t nd = n - neg;
-    uint64_t v = 0;
 
-    if (nd - 1 >= safe_digits[t->kind])
-        goto slow; /* empty, "-", or maybe out of range */
-    if (nd <= 8) {
-        uint64_t x = ld_upto8(p + neg, nd);
-
-        if (!swar_digits(x, byte_mask(nd)))
-            goto slow;
-        v = swar_value(x, nd);
-    } else {
-        for (size_t i = neg; i < n; i++) {
-            unsigned d = (unsigned)((unsigned char)p[i] - '0');
-
-            if (d > 9)
-                goto slow;
-            v = v * 10 + d;
-        }
-    }
-    out->kind = EMU_V_INT;
-    out->i = neg ? -(int64_t)v : (int64_t)v;
-    out->s = NULL;
-    out->n = 0;
-    return EMU_CONV_OK;
-slow:
-    return emu_value_convert(t, p, n, tz, scratch, out, why, whylen);
-}
-
-/* [-]digits.digits with exactly scale fraction digits (no '.' at scale 0),
- * no leading zero before other integer digits, not a negative zero: that is
- * already the canonical text, returned in place. */
-static enum emu_conv convert_decimal(const struct emu_type *t, const char *p, size_t n,
-                                     const struct emu_tz *tz, struct emu_buf *scratch,
-                                     struct emu_value *out, char *why, size_t whylen)
-{
-    size_t scale = (size_t)t->scale, i = n && p[0] == '-';
-    size_t frac = scale ? scale + 1 : 0, nint;
-
-    if (n <= i + frac)
-        goto slow;
-    nint = n - i - frac;
-    if (p[i] == '0' && (nint > 1 || i))
-        goto slow; /* leading zeros ("007.50") and "-0.xx" take the general path */
-    if (nint - (p[i] == '0') > (size_t)(t->precision - t->scale) || (scale && p[n - frac] != '.') ||
-        !all_digits(p + i, nint) || !all_digits(p + n - scale, scale))
-        goto slow;
-    out->kind = EMU_V_TEXT;
-    out->s = p;
-    out->n = n;
-    return EMU_CONV_OK;
-slow:
-    return emu_value_convert(t, p, n, tz, scratch, out, why, whylen);
-}
-
-/* Exactly YYYY-MM-DD, a real day: already canonical, returned in place. */
-static enum emu_conv convert_date(const struct emu_type *t, const char *p, size_t n,
-                                  const struct emu_tz *tz, struct emu_buf *scratch,
-                                  struct emu_value *out, char *why, size_t whylen)
-{
-    static const unsigned char dm[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    /* bytes 4 and 7 of YYYY-MM- */
-    const uint64_t dashes = UINT64_C(0xFF0000FF00000000), two_dashes = UINT64_C(0x2D00002D00000000);
-
-    if (n == 10) {
-        uint64_t x = ld64(p), dd = ld_upto8(p + 8, 2);
-        uint64_t digits = (x & ~dashes) | (0x30 * SWAR_ONES & dashes); /* '-' read as '0' */
-
-        if ((x & dashes) == two_dashes && swar_digits(digits, ~UINT64_C(0)) &&
-            swar_digits(dd, 0xFFFF)) {
-            uint64_t b = digits - 0x30 * SWAR_ONES; /* no borrows: every byte >= '0' */
-            int y = (int)(b & 0xFF) * 1000 + (int)(b >> 8 & 0xFF) * 100 +
-                    (int)(b >> 16 & 0xFF) * 10 + (int)(b >> 24 & 0xFF);
-            int mo = (int)(b >> 40 & 0xFF) * 10 + (int)(b >> 48 & 0xFF);
-            int d = (int)((dd & 0xFF) - '0') * 10 + (int)((dd >> 8) - '0');
-
-            if (mo >= 1 && mo <= 12 && d >= 1 && d <= dm[mo] &&
-                (mo != 2 || d != 29 || is_leap(y))) {
-                out->kind = EMU_V_TEXT;
-                out->s = p;
-                out->n = n;
-                return EMU_CONV_OK;
-            }
-        }
-    }
-    return emu_value_convert(t, p, n, tz, scratch, out, why, whylen);
-}
-
-/* Fits the byte length: the input itself. */
-static enum emu_conv convert_chars(const struct emu_type *t, const char *p, size_t n,
-                                   const struct emu_tz *tz, struct emu_buf *scratch,
-                                   struct emu_value *out, char *why, size_t whylen)
-{
-    if (n <= (size_t)t->length) {
-        out->kind = EMU_V_TEXT;
-        out->s = p;
-        out->n = n;
-        return EMU_CONV_OK;
-    }
-    return emu_value_convert(t, p, n, tz, scratch, out, why, whylen);
-}
-
-emu_convert_fn emu_value_converter(const struct emu_type *t)
-{
+    memset(f, 0, sizeof(*f));
     switch (t->kind) {
     case EMU_TINYINT:
     case EMU_SMALLINT:
     case EMU_INT:
     case EMU_BIGINT:
-        return convert_int;
+        f->kind = EMU_FAST_INT;
+        f->digits = safe_digits[t->kind];
+        break;
     case EMU_DECIMAL:
-        return convert_decimal;
+        f->kind = EMU_FAST_DECIMAL;
+        f->digits = (unsigned)(t->precision - t->scale);
+        f->scale = (unsigned)t->scale;
+        f->frac = t->scale > 0 ? (unsigned)t->scale + 1 : 0;
+        break;
     case EMU_DATE:
-        return convert_date;
+        f->kind = EMU_FAST_DATE;
+        break;
+    case EMU_DATETIME:
+        f->kind = EMU_FAST_DATETIME;
+        f->scale = (unsigned)t->scale;
+        f->len = 19 + (t->scale > 0 ? 1 + (size_t)t->scale : 0);
+        f->seps =
+            1u << 4 | 1u << 7 | 1u << 10 | 1u << 13 | 1u << 16 | (t->scale > 0 ? 1u << 19 : 0);
+        break;
     case EMU_CHAR:
     case EMU_VARCHAR:
-        return convert_chars;
+        f->kind = EMU_FAST_TEXT;
+        f->len = (size_t)t->length;
+        break;
+    case EMU_STRING:
+        f->kind = EMU_FAST_TEXT;
+        f->len = string_limit;
+        break;
     default:
-        return emu_value_convert;
+        f->kind = EMU_FAST_NONE;
+        break;
     }
 }

@@ -941,6 +941,328 @@ static void test_discard(void)
     emu_store_close(d);
 }
 
+/* ---- fast paths against the general path, through whole loads ----------------- */
+
+/*
+ * Random rows of near-canonical and broken values for every kind with a
+ * fast path are loaded as plain CSV, CSV with enclose (some fields
+ * enclosed), and NDJSON, strict and not. The expected rows come from
+ * emu_value_convert alone with load_row's rules (NULL, BAD -> NULL when not
+ * strict and nullable, else filtered; OVERFLOW filtered); a discard load of
+ * the same body must count the same.
+ */
+static const char *const fz_types[] = {
+    "TINYINT",      "SMALLINT",     "INT",    "BIGINT",   "DECIMAL(15,2)",
+    "DECIMAL(5,0)", "DECIMAL(3,3)", "DATE",   "DATETIME", "DATETIME(3)",
+    "CHAR(2)",      "VARCHAR(6)",   "STRING", "INT",      "DATE",
+};
+#define FZ_COLS     ((int)(sizeof(fz_types) / sizeof(fz_types[0])))
+#define FZ_NOT_NULL 13 /* columns from here on are NOT NULL */
+
+static uint64_t fz_state = 42;
+
+static unsigned fz_rnd(unsigned n)
+{
+    uint64_t z = (fz_state += 0x9E3779B97F4A7C15ULL);
+
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return (unsigned)((z ^ (z >> 31)) % n);
+}
+
+/* A value for a column of the given type: canonical, an edge case, or
+ * damaged. ASCII only (rows are read back as JSON), never a tab, newline,
+ * quote or backslash (the CSV bodies carry them unescaped); "\N" only as
+ * NULL. */
+static void fz_value(const char *type, char *o, size_t cap)
+{
+    /* edge cases, '|'-separated */
+    static const char edges[] =
+        "0|-0|007|+5| 5|5 ||-|127|128|-128|-129|32767|32768|2147483647|"
+        "2147483648|-2147483648|-2147483649|9223372036854775807|"
+        "9223372036854775808|-9223372036854775809|1.5|1.505|1.555|-0.00|00.50|"
+        ".5|1e2|0.9995|99999|100000|2024-02-29|2023-02-29|1900-02-29|"
+        "0000-01-01|9999-12-31|2024-13-01|2024-04-31|2024/01/05|20240105|"
+        "2024-01-05 23:59:59|2024-01-05 24:00:00|2024-01-05T01:02:03|"
+        "2024-01-05 01:02:03.4567|9999-12-31 23:59:59.9999|"
+        "2024-01-05 01:02:03Z|abc|xyzzy!!|ab|12345678901234567890|1 2";
+    static const char noise[] = "0123456789-+.: /eExN";
+    char v[64];
+    size_t len;
+
+    if (fz_rnd(8) == 0) {
+        const char *e = edges;
+        int k = (int)fz_rnd(52);
+
+        while (k-- > 0 && strchr(e, '|'))
+            e = strchr(e, '|') + 1;
+        snprintf(v, sizeof(v), "%.*s", (int)strcspn(e, "|"), e);
+    } else if (!strcmp(type, "BIGINT")) {
+        snprintf(v, sizeof(v), "%s%u%09u", fz_rnd(4) ? "" : "-", fz_rnd(1000000000),
+                 fz_rnd(1000000000));
+    } else if (strstr(type, "INT")) {
+        snprintf(v, sizeof(v), "%s%u", fz_rnd(4) ? "" : "-",
+                 fz_rnd(type[0] == 'T'   ? 100
+                        : type[0] == 'S' ? 10000
+                                         : 1000000000));
+    } else if (!strcmp(type, "DECIMAL(15,2)")) {
+        snprintf(v, sizeof(v), "%s%u.%02u", fz_rnd(4) ? "" : "-", fz_rnd(100000), fz_rnd(100));
+    } else if (!strcmp(type, "DECIMAL(5,0)")) {
+        snprintf(v, sizeof(v), "%s%u", fz_rnd(4) ? "" : "-", fz_rnd(100000));
+    } else if (!strcmp(type, "DECIMAL(3,3)")) {
+        snprintf(v, sizeof(v), "0.%03u", fz_rnd(1000));
+    } else if (!strncmp(type, "DATE", 4)) {
+        int n =
+            snprintf(v, sizeof(v), "%04u-%02u-%02u", fz_rnd(10000), 1 + fz_rnd(12), 1 + fz_rnd(31));
+
+        if (!strcmp(type, "DATETIME"))
+            snprintf(v + n, sizeof(v) - (size_t)n, " %02u:%02u:%02u", fz_rnd(24), fz_rnd(60),
+                     fz_rnd(60));
+        else if (!strcmp(type, "DATETIME(3)"))
+            snprintf(v + n, sizeof(v) - (size_t)n, " %02u:%02u:%02u.%03u", fz_rnd(24), fz_rnd(60),
+                     fz_rnd(60), fz_rnd(1000));
+    } else {
+        len = fz_rnd(!strcmp(type, "CHAR(2)") ? 3 : !strcmp(type, "VARCHAR(6)") ? 7 : 12);
+        for (size_t i = 0; i < len; i++)
+            v[i] = noise[fz_rnd(sizeof(noise) - 1)];
+        v[len] = '\0';
+    }
+    len = strlen(v);
+    if (fz_rnd(10) == 0 && len) { /* damage one byte */
+        v[fz_rnd((unsigned)len)] = noise[fz_rnd(sizeof(noise) - 1)];
+    }
+    if (!strcmp(v, "\\N"))
+        v[0] = 'x';
+    snprintf(o, cap, "%s", v);
+}
+
+/* What load_row makes of one row: appends its values to out, each behind
+ * a '|' and rendered as fz_rows renders them; false when it is filtered. */
+static bool fz_expect(const char *const *vals, const bool *null, bool strict, struct emu_buf *out)
+{
+    struct emu_buf sb;
+    bool ok = true;
+
+    emu_buf_init(&sb);
+    for (int c = 0; c < FZ_COLS && ok; c++) {
+        struct emu_type t;
+        struct emu_err err;
+        struct emu_value v;
+        char why[256], txt[128];
+        enum emu_conv r;
+
+        emu_type_parse(fz_types[c], &t, &err);
+        if (null[c]) {
+            ok = c < FZ_NOT_NULL;
+            emu_buf_append(out, "|NULL", 5);
+            emu_type_fini(&t);
+            continue;
+        }
+        r = emu_value_convert(&t, vals[c], strlen(vals[c]), NULL, &sb, &v, why, sizeof(why));
+        emu_type_fini(&t);
+        if (r == EMU_CONV_BAD && !strict && c < FZ_NOT_NULL) {
+            emu_buf_append(out, "|NULL", 5);
+        } else if (r != EMU_CONV_OK) {
+            ok = false;
+        } else if (v.kind == EMU_V_INT) {
+            snprintf(txt, sizeof(txt), "|%lld", (long long)v.i);
+            emu_buf_append(out, txt, strlen(txt));
+        } else if (!strncmp(fz_types[c], "DECIMAL", 7)) {
+            /* the store answers DECIMAL values as JSON numbers */
+            snprintf(txt, sizeof(txt), "%.*s", (int)v.n, v.s);
+            snprintf(txt, sizeof(txt), "|%.17g", strtod(txt, NULL));
+            emu_buf_append(out, txt, strlen(txt));
+        } else {
+            emu_buf_append(out, "|", 1);
+            emu_buf_append(out, v.s, v.n);
+        }
+    }
+    emu_buf_fini(&sb);
+    return ok;
+}
+
+/* All rows of fz as "k|v|v...;" (values as fz_expect renders them). */
+static void fz_rows(struct emu_buf *out)
+{
+    struct emu_err err;
+    json_t *res = NULL, *data, *row, *v;
+    size_t i, j;
+
+    if (emu_store_exec_sql(store, "db", "SELECT * FROM fz ORDER BY k", 100000, &res, &err) != 0) {
+        emu_buf_printf(out, "ERROR %s", err.msg);
+        return;
+    }
+    data = json_object_get(res, "data");
+    json_array_foreach(data, i, row)
+    {
+        json_array_foreach(row, j, v)
+        {
+            if (j)
+                emu_buf_append(out, "|", 1);
+            if (json_is_null(v))
+                emu_buf_append(out, "NULL", 4);
+            else if (json_is_string(v))
+                emu_buf_append(out, json_string_value(v), strlen(json_string_value(v)));
+            else if (json_is_integer(v))
+                emu_buf_printf(out, "%lld", (long long)json_integer_value(v));
+            else
+                emu_buf_printf(out, "%.17g", json_number_value(v));
+        }
+        emu_buf_append(out, ";", 1);
+    }
+    json_decref(res);
+}
+
+/* Appends s as a JSON string; some digits as \u escapes, so that the
+ * parser unescapes those values into its scratch, outside the line. */
+static void fz_json_str(struct emu_buf *b, const char *s)
+{
+    bool escape = fz_rnd(8) == 0;
+
+    emu_buf_append(b, "\"", 1);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            emu_buf_append(b, "\\", 1);
+        if (escape && *s >= '0' && *s <= '9')
+            emu_buf_printf(b, "\\u%04x", (unsigned)*s);
+        else
+            emu_buf_append(b, s, 1);
+    }
+    emu_buf_append(b, "\"", 1);
+}
+
+static void test_fast_paths_random(void)
+{
+    struct emu_err err;
+    struct emu_store *d = emu_store_open(":memory:", true, &err);
+    struct emu_load_env denv = env;
+    int bad = 0;
+
+    T_CHECK(d != NULL);
+    if (!d)
+        return;
+    {
+        struct emu_buf ddl;
+        json_t *res = NULL;
+
+        emu_buf_init(&ddl);
+        emu_buf_printf(&ddl, "CREATE TABLE fz (k INT");
+        for (int c = 0; c < FZ_COLS; c++)
+            emu_buf_printf(&ddl, ", c%d %s %s", c, fz_types[c],
+                           c < FZ_NOT_NULL ? "NULL" : "NOT NULL");
+        emu_buf_printf(&ddl, ") DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) BUCKETS 1");
+        sql(ddl.data);
+        emu_store_exec_sql(d, "", "CREATE DATABASE db", 10, &res, &err);
+        json_decref(res);
+        res = NULL;
+        emu_store_exec_sql(d, "db", ddl.data, 10, &res, &err);
+        json_decref(res);
+        emu_buf_fini(&ddl);
+    }
+    denv.store = d;
+    for (int round = 0; round < 60 && bad < 3; round++) {
+        int format = round % 3; /* 0 plain CSV, 1 CSV with enclose, 2 NDJSON */
+        bool strict = round % 2;
+        int nrows = 1 + (int)fz_rnd(30), want_loaded = 0;
+        struct emu_buf body, want, got;
+        char lh[64], dl[64];
+        const char *h[8] = {lh, "max_filter_ratio: 1", strict ? "strict_mode: true" : NULL};
+        const char *dh[8] = {dl, "max_filter_ratio: 1", strict ? "strict_mode: true" : NULL};
+        json_t *a, *da;
+        struct req r;
+        struct emu_load *l;
+
+        snprintf(lh, sizeof(lh), "label: fz%d", round);
+        snprintf(dl, sizeof(dl), "label: fzd%d", round);
+        for (int k = 2 + !!strict, i = 0; i < 3; i++) {
+            const char *extra[3][3] = {
+                {NULL}, {"enclose: \"", "escape: \\", NULL}, {"format: json", NULL}};
+
+            if (i < 3 && extra[format][i])
+                h[k] = dh[k] = extra[format][i], k++;
+            h[k] = dh[k] = NULL;
+        }
+        emu_buf_init(&body);
+        emu_buf_init(&want);
+        emu_buf_init(&got);
+        for (int k = 0; k < nrows; k++) {
+            char vals[FZ_COLS][64];
+            const char *vp[FZ_COLS];
+            bool null[FZ_COLS];
+            struct emu_buf line;
+
+            emu_buf_init(&line);
+            emu_buf_printf(&line, "%d", k);
+            for (int c = 0; c < FZ_COLS; c++) {
+                fz_value(fz_types[c], vals[c], sizeof(vals[c]));
+                vp[c] = vals[c];
+                null[c] = fz_rnd(16) == 0;
+            }
+            if (fz_expect(vp, null, strict, &line)) {
+                emu_buf_append(&want, line.data, line.len);
+                emu_buf_append(&want, ";", 1);
+                want_loaded++;
+            }
+            emu_buf_fini(&line);
+            if (format == 2) {
+                emu_buf_printf(&body, "{\"k\": %d", k);
+                for (int c = 0; c < FZ_COLS; c++) {
+                    emu_buf_printf(&body, ", \"c%d\": ", c);
+                    if (null[c])
+                        emu_buf_append(&body, "null", 4);
+                    else
+                        fz_json_str(&body, vals[c]);
+                }
+                emu_buf_append(&body, "}\n", 2);
+                continue;
+            }
+            emu_buf_printf(&body, "%d", k);
+            for (int c = 0; c < FZ_COLS; c++) {
+                if (null[c])
+                    emu_buf_printf(&body, "\t\\N");
+                else if (format == 1 && fz_rnd(3) == 0)
+                    emu_buf_printf(&body, "\t\"%s\"", vals[c]);
+                else
+                    emu_buf_printf(&body, "\t%s", vals[c]);
+            }
+            emu_buf_append(&body, "\n", 1);
+        }
+        emu_buf_append(&want, "", 1);
+        sql("TRUNCATE TABLE fz");
+        {
+            size_t c1 = fz_rnd((unsigned)body.len + 1), c2 = fz_rnd((unsigned)body.len + 1);
+
+            a = run_split("fz", h, body.data, body.len, c1 < c2 ? c1 : c2, c1 < c2 ? c2 : c1, NULL);
+        }
+        fz_rows(&got);
+        emu_buf_append(&got, "", 1);
+        req_init(&r, dh, (long)body.len);
+        l = emu_load_begin(&denv, "db", "fz", header_fn, &r, &da);
+        if (l) {
+            emu_load_feed(l, body.data, body.len);
+            da = emu_load_finish(l, NULL);
+        }
+        if (t_json_int(a, "NumberLoadedRows") != want_loaded ||
+            t_json_int(a, "NumberFilteredRows") != nrows - want_loaded ||
+            strcmp(got.data, want.data) != 0 || t_json_int(da, "NumberLoadedRows") != want_loaded ||
+            t_json_int(da, "NumberFilteredRows") != nrows - want_loaded) {
+            bad++;
+            t_fail_at(__FILE__, __LINE__,
+                      "round %d (format %d, strict %d): loaded %lld (discard %lld) of %d, want "
+                      "%d\n  got  %s\n  want %s",
+                      round, format, strict, t_json_int(a, "NumberLoadedRows"),
+                      t_json_int(da, "NumberLoadedRows"), nrows, want_loaded, got.data, want.data);
+        }
+        json_decref(a);
+        json_decref(da);
+        emu_buf_fini(&body);
+        emu_buf_fini(&want);
+        emu_buf_fini(&got);
+    }
+    T_EQ_INT(bad, 0);
+    emu_store_close(d);
+}
+
 int main(void)
 {
     struct emu_err err;
@@ -988,6 +1310,7 @@ int main(void)
     test_unique();
     test_faults();
     test_discard();
+    test_fast_paths_random();
     emu_store_close(store);
     return t_done();
 }

@@ -281,10 +281,10 @@ static void test_kinds_and_reasons(void)
 }
 
 /*
- * emu_value_converter: the per-type fast paths must give exactly what
- * emu_value_convert gives. fast says whether the input is canonical enough
- * to skip the general parser (scratch left untouched); every other input
- * must fall back and still match.
+ * emu_fast_convert: a fast path must give exactly what emu_value_convert
+ * gives (kind, number, the input text itself); everything else must be
+ * left to it. fast says whether the input is canonical enough to take the
+ * fast path when 16 bytes are readable at it.
  */
 struct fast_case {
     const char *type;
@@ -301,6 +301,7 @@ static const struct fast_case fast_cases[] = {
     {"INT", "-0", true},
     {"INT", "12345678", true},
     {"INT", "123456789", true},
+    {"INT", "-123456789", true},
     {"INT", "007", true},
     {"INT", "2147483647", false},
     {"INT", "2147483648", false},
@@ -311,24 +312,35 @@ static const struct fast_case fast_cases[] = {
     {"INT", "", false},
     {"INT", "-", false},
     {"INT", "--5", false},
+    {"INT", "-+5", false},
     {"INT", "1a", false},
     {"INT", "a1", false},
     {"INT", "1234567a", false},
     {"INT", "1234:567", false},
     {"INT", "1/", false},
     {"INT", "12.5", false},
+    {"INT", "1e3", false},
+    {"INT", "\\N", false},
+    {"INT", "\xb5", false},
     {"TINYINT", "99", true},
+    {"TINYINT", "-99", true},
     {"TINYINT", "127", false},
     {"TINYINT", "128", false},
     {"TINYINT", "-128", false},
+    {"TINYINT", "-129", false},
     {"SMALLINT", "9999", true},
+    {"SMALLINT", "32767", false},
     {"SMALLINT", "32768", false},
     {"BIGINT", "123456789012345678", true},
     {"BIGINT", "-123456789012345678", true},
+    {"BIGINT", "999999999999999999", true},
+    {"BIGINT", "000000000000000001", true},
     {"BIGINT", "12345678901234567x", false},
     {"BIGINT", "9223372036854775807", false},
+    {"BIGINT", "-9223372036854775808", false},
     {"BIGINT", "9223372036854775808", false},
     {"BIGINT", "99999999999999999999999", false},
+    {"BIGINT", "00000000000000000000000000000001", false},
     /* decimals */
     {"DECIMAL(15,2)", "69822.91", true},
     {"DECIMAL(15,2)", "14.00", true},
@@ -336,6 +348,7 @@ static const struct fast_case fast_cases[] = {
     {"DECIMAL(15,2)", "0.00", true},
     {"DECIMAL(15,2)", "-1.50", true},
     {"DECIMAL(15,2)", "1234567890123.45", true},
+    {"DECIMAL(15,2)", "-1234567890123.45", true},
     {"DECIMAL(15,2)", "12345678901234.56", false},
     {"DECIMAL(15,2)", "-0.00", false},
     {"DECIMAL(15,2)", "-0.50", false},
@@ -350,31 +363,58 @@ static const struct fast_case fast_cases[] = {
     {"DECIMAL(15,2)", "1", false},
     {"DECIMAL(15,2)", "1.", false},
     {"DECIMAL(15,2)", ".50", false},
+    {"DECIMAL(15,2)", "-.50", false},
     {"DECIMAL(15,2)", "1,50", false},
     {"DECIMAL(15,2)", "1.5x", false},
     {"DECIMAL(15,2)", "1x.50", false},
     {"DECIMAL(15,2)", "1e2.00", false},
     {"DECIMAL(15,2)", "1.2e", false},
+    {"DECIMAL(15,2)", "1..50", false},
+    {"DECIMAL(15,2)", "1.5.0", false},
     {"DECIMAL(15,2)", "-", false},
     {"DECIMAL(15,2)", "", false},
     {"DECIMAL(5,0)", "12345", true},
+    {"DECIMAL(5,0)", "-12345", true},
     {"DECIMAL(5,0)", "0", true},
+    {"DECIMAL(5,0)", "-0", false},
+    {"DECIMAL(5,0)", "00", false},
     {"DECIMAL(5,0)", "123456", false},
     {"DECIMAL(5,0)", "123.", false},
+    {"DECIMAL(5,0)", "123.0", false},
     {"DECIMAL(3,3)", "0.999", true},
+    {"DECIMAL(3,3)", "-0.999", false},
     {"DECIMAL(3,3)", "1.000", false},
     {"DECIMAL(3,3)", "0.9995", false},
-    {"DECIMAL(38,10)", "1234567890123456789012345678.0123456789", true},
+    {"DECIMAL(1,0)", "9", true},
+    {"DECIMAL(1,0)", "10", false},
+    {"DECIMAL(38,10)", "123456789012345678901.0123456789", true},
+    {"DECIMAL(38,10)", "1234567890123456789012.0123456789", false},       /* 33 bytes */
+    {"DECIMAL(38,10)", "1234567890123456789012345678.0123456789", false}, /* > 32 bytes */
     {"DECIMAL(38,10)", "12345678901234567890123456789.0123456789", false},
     /* dates */
     {"DATE", "1997-05-22", true},
     {"DATE", "2024-02-29", true},
     {"DATE", "2000-02-29", true},
+    {"DATE", "0000-02-29", true},
     {"DATE", "0000-01-01", true},
     {"DATE", "9999-12-31", true},
+    {"DATE", "2024-01-31", true},
+    {"DATE", "2024-03-31", true},
+    {"DATE", "2024-07-31", true},
+    {"DATE", "2024-08-31", true},
+    {"DATE", "2024-10-31", true},
+    {"DATE", "2024-12-31", true},
+    {"DATE", "2024-04-30", true},
+    {"DATE", "2024-11-30", true},
+    {"DATE", "2023-02-28", true},
     {"DATE", "2023-02-29", false},
     {"DATE", "1900-02-29", false},
+    {"DATE", "2100-02-29", false},
+    {"DATE", "2024-02-30", false},
     {"DATE", "2024-04-31", false},
+    {"DATE", "2024-06-31", false},
+    {"DATE", "2024-09-31", false},
+    {"DATE", "2024-11-31", false},
     {"DATE", "2024-13-01", false},
     {"DATE", "2024-00-10", false},
     {"DATE", "2024-01-00", false},
@@ -390,6 +430,30 @@ static const struct fast_case fast_cases[] = {
     {"DATE", "20240105", false},
     {"DATE", "2024+01-05", false},
     {"DATE", "hello-worl", false},
+    {"DATE", "10000-01-01", false},
+    /* date-times */
+    {"DATETIME", "2024-01-02 03:04:05", true},
+    {"DATETIME", "0000-01-01 00:00:00", true},
+    {"DATETIME", "9999-12-31 23:59:59", true},
+    {"DATETIME", "2024-02-29 23:59:59", true},
+    {"DATETIME", "2023-02-29 00:00:00", false},
+    {"DATETIME", "2024-01-02 24:00:00", false},
+    {"DATETIME", "2024-01-02 03:60:00", false},
+    {"DATETIME", "2024-01-02 03:04:60", false},
+    {"DATETIME", "2024-01-02T03:04:05", false},
+    {"DATETIME", "2024-01-02 03:04:05.5", false},
+    {"DATETIME", "2024-01-02 03:04", false},
+    {"DATETIME", "2024-01-02", false},
+    {"DATETIME", "2024-01-02 03:04:05Z", false},
+    {"DATETIME", "2024-01-02 3:04:05", false},
+    {"DATETIME(3)", "2024-01-02 03:04:05.123", true},
+    {"DATETIME(3)", "2024-01-02 03:04:05.1234", false},
+    {"DATETIME(3)", "2024-01-02 03:04:05.12", false},
+    {"DATETIME(3)", "2024-01-02 03:04:05", false},
+    {"DATETIME(3)", "2024-01-02 03:04:05,123", false},
+    {"DATETIME(6)", "2024-01-02 03:04:05.123456", true},
+    {"DATETIME(6)", "2024-01-02 03:04:05.12345a", false},
+    {"DATETIME(6)", "2024-01-02 03:04:05+123456", false},
     /* strings */
     {"CHAR(1)", "A", true},
     {"CHAR(1)", "AB", false},
@@ -397,75 +461,339 @@ static const struct fast_case fast_cases[] = {
     {"VARCHAR(10)", " spaces  ", true},
     {"VARCHAR(10)", "0123456789", true},
     {"VARCHAR(10)", "0123456789x", false},
-    /* kinds without a fast path use emu_value_convert itself */
-    {"DATETIME", "2024-01-02 03:04:05", false},
+    {"VARCHAR(4)", "\xc3\xa9\xc3\xa9", true},
+    {"STRING", "x", true},
+    {"STRING", "", true},
+    /* kinds without a fast path */
     {"DOUBLE", "1.5", false},
-    {"STRING", "x", false},
+    {"LARGEINT", "1", false},
+    {"BOOLEAN", "1", false},
+    {"JSON", "1", false},
+    {"ARRAY<INT>", "[1]", false},
 };
 
-static void test_fast_converters(void)
+/*
+ * Runs one input through emu_fast_convert and emu_value_convert and checks
+ * they agree. The input is copied to the start of a buffer of exactly
+ * avail bytes (the rest filled from tail, cycled), so that ASan catches a
+ * read beyond avail. Returns whether the fast path took it, or -1 on a
+ * mismatch (reported).
+ */
+static int fast_vs_general(const struct emu_type *t, const char *type, const char *in, size_t n,
+                           size_t avail, const char *tail)
 {
-    struct emu_buf sa, sb;
+    struct emu_fast f;
+    struct emu_buf sb;
+    struct emu_value va, vb;
+    char why[256], ga[512], gb[512];
+    enum emu_conv ra;
+    char *buf = malloc(avail ? avail : 1);
+    bool fast;
+    int ret;
 
-    emu_buf_init(&sa);
+    memcpy(buf, in, n);
+    for (size_t i = n, k = 0; i < avail; i++, k++)
+        buf[i] = tail[k % strlen(tail)];
+    emu_fast_plan(&f, t);
+    memset(&vb, 0xA5, sizeof(vb));
+    fast = emu_fast_convert(&f, buf, n, avail, &vb);
     emu_buf_init(&sb);
-    emu_buf_append(&sb, "sentinel", 8);
+    ra = emu_value_convert(t, buf, n, NULL, &sb, &va, why, sizeof(why));
+    ret = fast;
+    if (fast) {
+        render(&va, ga, sizeof(ga));
+        render(&vb, gb, sizeof(gb));
+        if (ra != EMU_CONV_OK || va.kind != vb.kind || strcmp(ga, gb) != 0 ||
+            (va.kind == EMU_V_TEXT && (va.s != vb.s || va.n != vb.n)) ||
+            (va.kind == EMU_V_INT && (va.i != vb.i || vb.s != NULL || vb.n != 0))) {
+            t_fail_at(__FILE__, __LINE__,
+                      "%s <- '%.*s' (avail %zu): general %d '%s' (%s), fast '%s'%s", type, (int)n,
+                      in, avail, (int)ra, ra == EMU_CONV_OK ? ga : "", why, gb,
+                      va.kind == EMU_V_TEXT && va.s != vb.s ? " (not in place)" : "");
+            ret = -1;
+        }
+    }
+    emu_buf_fini(&sb);
+    free(buf);
+    return ret;
+}
+
+static void test_fast_cases(void)
+{
     for (size_t i = 0; i < sizeof(fast_cases) / sizeof(fast_cases[0]); i++) {
         const struct fast_case *c = &fast_cases[i];
         struct emu_type t;
         struct emu_err err;
-        struct emu_value va, vb;
-        char wa[256], wb[256], ga[512], gb[512];
-        enum emu_conv ra, rb;
         size_t n = strlen(c->in);
+        int wide, tight;
 
         if (emu_type_parse(c->type, &t, &err) != 0) {
             t_fail_at(__FILE__, __LINE__, "type %s did not parse: %s", c->type, err.msg);
             continue;
         }
-        wa[0] = wb[0] = '\0';
-        ra = emu_value_convert(&t, c->in, n, NULL, &sa, &va, wa, sizeof(wa));
-        sb.len = 8;
-        rb = emu_value_converter(&t)(&t, c->in, n, NULL, &sb, &vb, wb, sizeof(wb));
-        render(&va, ga, sizeof(ga));
-        render(&vb, gb, sizeof(gb));
-        if ((int)ra != (int)rb || va.kind != vb.kind || strcmp(ga, gb) != 0 ||
-            (ra != EMU_CONV_OK && strcmp(wa, wb) != 0))
-            t_fail_at(__FILE__, __LINE__,
-                      "%s <- '%s': convert %d '%s' (%s), converter %d '%s' (%s)", c->type, c->in,
-                      (int)ra, ga, wa, (int)rb, gb, wb);
-        else if ((sb.len == 8) != c->fast)
+        /* bytes behind the field must not matter: digits, a separator */
+        wide = fast_vs_general(&t, c->type, c->in, n, n + 16, "0123456789");
+        if (wide >= 0 && fast_vs_general(&t, c->type, c->in, n, n + 16, "\t") != wide)
+            t_fail_at(__FILE__, __LINE__, "%s <- '%s': the bytes behind it matter", c->type, c->in);
+        /* only the field readable: short ones go to the general path */
+        tight = fast_vs_general(&t, c->type, c->in, n, n, "");
+        if (wide >= 0 && (wide == 1) != c->fast)
             t_fail_at(__FILE__, __LINE__, "%s <- '%s': fast path %s", c->type, c->in,
                       c->fast ? "not taken" : "taken");
-        else
+        else if (tight >= 0 && tight && !wide)
+            t_fail_at(__FILE__, __LINE__, "%s <- '%s': taken only when tight", c->type, c->in);
+        else if (wide >= 0 && tight >= 0)
             t_passed++;
         emu_type_fini(&t);
     }
-    /* the fast paths read only p[0..n) */
-    {
+}
+
+/* ---- randomized: fast path against the general path ------------------------- */
+
+static uint64_t rnd_state = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t rnd(void)
+{
+    uint64_t z = (rnd_state += 0x9E3779B97F4A7C15ULL);
+
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static unsigned rndn(unsigned n)
+{
+    return (unsigned)(rnd() % n);
+}
+
+static void put_digits(char *o, size_t *len, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        o[(*len)++] = (char)('0' + rndn(10));
+}
+
+static void put_num(char *o, size_t *len, unsigned v, int width)
+{
+    *len += (size_t)sprintf(o + *len, "%0*u", width, v);
+}
+
+/*
+ * A random text for a column of type t: mostly canonical or nearly so
+ * (values at the type's limits, leading zeros, signs, invalid days), then
+ * randomly damaged (a byte replaced, inserted or dropped). At most 47 bytes.
+ */
+static size_t gen_value(const struct emu_type *t, char *o)
+{
+    static const char noise[] = "0123456789-+.: T/eE\\N\tx \x80\xff";
+    size_t len = 0;
+    unsigned r = rndn(100);
+
+    switch (t->kind) {
+    case EMU_TINYINT:
+    case EMU_SMALLINT:
+    case EMU_INT:
+    case EMU_BIGINT: {
+        static const char *const edge[] = {"127",
+                                           "128",
+                                           "-128",
+                                           "-129",
+                                           "99",
+                                           "-99",
+                                           "100",
+                                           "32767",
+                                           "32768",
+                                           "-32768",
+                                           "-32769",
+                                           "9999",
+                                           "10000",
+                                           "2147483647",
+                                           "2147483648",
+                                           "-2147483648",
+                                           "-2147483649",
+                                           "999999999",
+                                           "1000000000",
+                                           "9223372036854775807",
+                                           "9223372036854775808",
+                                           "-9223372036854775808",
+                                           "-9223372036854775809",
+                                           "999999999999999999",
+                                           "-999999999999999999",
+                                           "1000000000000000000",
+                                           "0",
+                                           "-0"};
+
+        if (r < 20) {
+            len = (size_t)sprintf(o, "%s", edge[rndn(sizeof(edge) / sizeof(edge[0]))]);
+            break;
+        }
+        if (rndn(3) == 0)
+            o[len++] = rndn(4) ? '-' : '+';
+        if (rndn(6) == 0)
+            o[len++] = '0';
+        /* mostly as many digits as always fit, sometimes more */
+        put_digits(o, &len,
+                   rndn(4) ? 1 + rndn(t->kind == EMU_TINYINT    ? 2
+                                      : t->kind == EMU_SMALLINT ? 4
+                                      : t->kind == EMU_INT      ? 9
+                                                                : 18)
+                           : rndn(22));
+        break;
+    }
+    case EMU_DECIMAL: {
+        int intd = t->precision - t->scale;
+
+        if (rndn(4) == 0)
+            o[len++] = rndn(3) ? '-' : '+';
+        if (rndn(6) == 0)
+            o[len++] = '0';
+        if (intd == 0 || rndn(5) == 0)
+            o[len++] = '0';
+        else
+            put_digits(o, &len, rndn(4) ? 1 + rndn((unsigned)intd) : rndn((unsigned)intd + 3));
+        if (t->scale > 0 ? rndn(8) != 0 : rndn(8) == 0) {
+            o[len++] = '.';
+            put_digits(o, &len, rndn(4) ? (size_t)t->scale : rndn((unsigned)t->scale + 3));
+        }
+        if (rndn(20) == 0)
+            len += (size_t)sprintf(o + len, "e%d", (int)rndn(7) - 3);
+        break;
+    }
+    case EMU_DATE:
+    case EMU_DATETIME: {
+        unsigned y = rndn(4) ? 1900 + rndn(200) : rndn(10000), mo = rndn(15), d = rndn(34);
+
+        if (rndn(3) == 0) {
+            mo = 2;
+            d = 28 + rndn(3);
+            y = rndn(2) ? rndn(100) * 100 : rndn(2500) * 4;
+        }
+        put_num(o, &len, y, 4);
+        o[len++] = rndn(20) ? '-' : '/';
+        put_num(o, &len, mo, rndn(20) ? 2 : 1);
+        o[len++] = rndn(20) ? '-' : '/';
+        put_num(o, &len, d, rndn(20) ? 2 : 1);
+        if (t->kind == EMU_DATETIME || rndn(10) == 0) {
+            o[len++] = rndn(20) ? ' ' : 'T';
+            put_num(o, &len, rndn(26), 2);
+            o[len++] = ':';
+            put_num(o, &len, rndn(62), 2);
+            if (rndn(20)) {
+                o[len++] = ':';
+                put_num(o, &len, rndn(62), 2);
+            }
+            if (t->kind == EMU_DATETIME && (t->scale > 0 ? rndn(8) != 0 : rndn(8) == 0)) {
+                o[len++] = '.';
+                put_digits(o, &len, rndn(4) ? (size_t)t->scale : rndn(9));
+            }
+            if (rndn(30) == 0)
+                len += (size_t)sprintf(o + len, "%s", rndn(2) ? "Z" : "+08:00");
+        }
+        break;
+    }
+    default: /* strings */
+        len = rndn(t->kind == EMU_STRING ? 40 : (unsigned)t->length + 3);
+        for (size_t i = 0; i < len; i++)
+            o[i] = noise[rndn(sizeof(noise) - 1)];
+        break;
+    }
+    /* damage */
+    for (unsigned k = r < 55 ? 0 : 1 + rndn(2); k > 0 && len > 0; k--) {
+        size_t at = rndn((unsigned)len);
+
+        switch (rndn(3)) {
+        case 0:
+            o[at] = noise[rndn(sizeof(noise) - 1)];
+            break;
+        case 1:
+            memmove(o + at + 1, o + at, len - at);
+            o[at] = noise[rndn(sizeof(noise) - 1)];
+            len++;
+            break;
+        default:
+            memmove(o + at, o + at + 1, len - at - 1);
+            len--;
+            break;
+        }
+    }
+    if (len > 47)
+        len = 47;
+    return len;
+}
+
+static void test_fast_random(void)
+{
+    static const char *const types[] = {
+        "TINYINT",        "SMALLINT",     "INT",          "BIGINT",        "DECIMAL(15,2)",
+        "DECIMAL(5,0)",   "DECIMAL(3,3)", "DECIMAL(1,0)", "DECIMAL(18,6)", "DECIMAL(27,9)",
+        "DECIMAL(38,10)", "DATE",         "DATETIME",     "DATETIME(3)",   "DATETIME(6)",
+        "CHAR(1)",        "VARCHAR(10)",  "STRING",
+    };
+    int rounds = 20000, bad = 0;
+
+    if (getenv("P2D_FAST_ROUNDS"))
+        rounds = atoi(getenv("P2D_FAST_ROUNDS"));
+    for (size_t ti = 0; ti < sizeof(types) / sizeof(types[0]); ti++) {
         struct emu_type t;
         struct emu_err err;
-        struct emu_value v;
-        char why[64];
+        int taken = 0;
 
-        T_EQ_INT(emu_type_parse("INT", &t, &err), 0);
-        T_EQ_INT(emu_value_converter(&t)(&t, "12345", 2, NULL, &sb, &v, why, sizeof(why)),
-                 EMU_CONV_OK);
-        T_EQ_INT(v.i, 12);
-        emu_type_fini(&t);
-        T_EQ_INT(emu_type_parse("DECIMAL(9,2)", &t, &err), 0);
-        T_EQ_INT(emu_value_converter(&t)(&t, "12.345", 5, NULL, &sb, &v, why, sizeof(why)),
-                 EMU_CONV_OK);
-        T_EQ_INT((long long)v.n, 5);
-        emu_type_fini(&t);
-        T_EQ_INT(emu_type_parse("DATE", &t, &err), 0);
-        T_EQ_INT(emu_value_converter(&t)(&t, "2024-01-059", 10, NULL, &sb, &v, why, sizeof(why)),
-                 EMU_CONV_OK);
-        T_EQ_INT((long long)v.n, 10);
+        if (emu_type_parse(types[ti], &t, &err) != 0) {
+            t_fail_at(__FILE__, __LINE__, "type %s did not parse", types[ti]);
+            continue;
+        }
+        for (int i = 0; i < rounds && bad < 10; i++) {
+            char v[64];
+            size_t n = gen_value(&t, v);
+            int wide = fast_vs_general(&t, types[ti], v, n, n + 16 + rndn(4), "0123456789\t.-");
+            int some = fast_vs_general(&t, types[ti], v, n, n + rndn(20), "9\t");
+            int tight = fast_vs_general(&t, types[ti], v, n, n, "");
+
+            if (wide < 0 || some < 0 || tight < 0) {
+                bad++;
+            } else if ((some && !wide) || (tight && !wide)) {
+                bad++;
+                t_fail_at(__FILE__, __LINE__, "%s <- '%.*s': taken only when short", types[ti],
+                          (int)n, v);
+            } else if (tight && n < 16 && t.kind != EMU_CHAR && t.kind != EMU_VARCHAR &&
+                       t.kind != EMU_STRING) {
+                bad++;
+                t_fail_at(__FILE__, __LINE__, "%s <- '%.*s': a short field taken tight", types[ti],
+                          (int)n, v);
+            }
+            taken += wide > 0;
+        }
+        /* the generator must reach the fast paths, not only the general one */
+        if (taken < rounds / 10)
+            t_fail_at(__FILE__, __LINE__, "%s: only %d of %d random inputs took the fast path",
+                      types[ti], taken, rounds);
         emu_type_fini(&t);
     }
-    emu_buf_fini(&sa);
-    emu_buf_fini(&sb);
+    T_EQ_INT(bad, 0);
+}
+
+/* The SSE2 digit scan against its portable twin, on every byte value. */
+static void test_nondigits(void)
+{
+    char b[16];
+    int bad = 0;
+
+    for (int v = 0; v < 256; v++) {
+        for (int at = 0; at < 16; at++) {
+            memset(b, '5', sizeof(b));
+            b[at] = (char)v;
+            if (emu_nondigits16(b) != emu_nondigits16_scalar(b))
+                bad++;
+            if ((emu_nondigits16_scalar(b) != 0) != (v < '0' || v > '9'))
+                bad++;
+        }
+    }
+    for (int i = 0; i < 100000; i++) {
+        for (int k = 0; k < 16; k++)
+            b[k] = (char)(rndn(3) ? '0' + rndn(10) : rndn(256));
+        if (emu_nondigits16(b) != emu_nondigits16_scalar(b))
+            bad++;
+    }
+    T_EQ_INT(bad, 0);
 }
 
 struct type_case {
@@ -649,7 +977,9 @@ int main(void)
 {
     test_conversions();
     test_kinds_and_reasons();
-    test_fast_converters();
+    test_fast_cases();
+    test_fast_random();
+    test_nondigits();
     test_type_names();
     test_key_bans();
     test_time_zones();
