@@ -232,7 +232,8 @@ static bool parse_delete_sign(const struct load_field *f, bool *del)
 
 /*
  * Runs the fast path of the values fast[0..nfast), all of kind `kind`, and
- * marks those it did not take in todo. Inlined with constant arguments, so
+ * marks those it did not take in `general` (bits of the values left to the
+ * general converters). Inlined with constant arguments, so
  * each kind gets its own loop without dispatch:
  *   in_line: the fields lie inside the line (CSV), so the bytes up to its
  *            end are readable; otherwise (JSON values may be unescaped into
@@ -243,7 +244,7 @@ static bool parse_delete_sign(const struct load_field *f, bool *del)
  */
 static inline __attribute__((always_inline)) void
 run_fast(enum emu_fast_kind kind, bool in_line, bool values, const struct load_fast *fast,
-         int nfast, const struct load_field *fields, const char *line_end, uint64_t *todo)
+         int nfast, const struct load_field *fields, const char *line_end, uint64_t *general)
 {
     for (const struct load_fast *c = fast, *e = fast + nfast; c < e; c++) {
         const struct load_field *f =
@@ -252,7 +253,7 @@ run_fast(enum emu_fast_kind kind, bool in_line, bool values, const struct load_f
         size_t n = f->n, avail = in_line ? (size_t)(line_end - p) : n;
 
         if (f->flags != 0 || !emu_fast_check(kind, &c->fast, p, n, avail))
-            todo[c->word] |= c->bit;
+            general[c->word] |= c->bit;
         else if (values)
             emu_fast_value(kind, p, n, c->out);
     }
@@ -260,18 +261,18 @@ run_fast(enum emu_fast_kind kind, bool in_line, bool values, const struct load_f
 
 /*
  * The fast paths of a row's values (emu_fast_convert, one loop per kind);
- * sets l->val_todo to the values left to the general path.
+ * sets l->val_general to the values left to the general path.
  */
 static void convert_fast(const struct emu_load *l, const struct load_field *fields,
                          const char *line, size_t line_len)
 {
     if (l->val_words == 1)
-        l->val_todo[0] = l->val_slow[0];
+        l->val_general[0] = l->val_slow[0];
     else
-        memcpy(l->val_todo, l->val_slow, sizeof(uint64_t) * (size_t)l->val_words);
+        memcpy(l->val_general, l->val_slow, sizeof(uint64_t) * (size_t)l->val_words);
 #define RUN(kind, in_line, values)                                                                 \
     run_fast(kind, in_line, values, l->fast + l->fast_end[kind - 1],                               \
-             l->fast_end[kind] - l->fast_end[kind - 1], fields, line + line_len, l->val_todo)
+             l->fast_end[kind] - l->fast_end[kind - 1], fields, line + line_len, l->val_general)
 #define RUN_ALL(in_line, values)                                                                   \
     do {                                                                                           \
         RUN(EMU_FAST_INT, in_line, values);                                                        \
@@ -293,14 +294,14 @@ static void convert_fast(const struct emu_load *l, const struct load_field *fiel
 }
 
 /* The next value left to the general path (the lowest index first), taken
- * off l->val_todo; l->nvals when none is left. */
-static inline int todo_take(struct emu_load *l)
+ * off l->val_general; l->nvals when none is left. */
+static inline int general_take(struct emu_load *l)
 {
     for (int w = 0; w < l->val_words; w++) {
-        uint64_t bits = l->val_todo[w];
+        uint64_t bits = l->val_general[w];
 
         if (bits) {
-            l->val_todo[w] = bits & (bits - 1);
+            l->val_general[w] = bits & (bits - 1);
             return w * 64 + __builtin_ctzll(bits);
         }
     }
@@ -341,7 +342,7 @@ void load_row(struct emu_load *l, const struct load_field *fields, const char *l
      * not matter), then every other value in order: the first of those that
      * fails filters the row. */
     convert_fast(l, fields, line, line_len);
-    for (int v; (v = todo_take(l)) < l->nvals;) {
+    for (int v; (v = general_take(l)) < l->nvals;) {
         struct load_val *lv = &vals[v];
         struct emu_value *out = &row[v];
         const struct load_field *f;
@@ -792,9 +793,9 @@ static void plan_fast(struct emu_load *l)
 
     l->val_words = (l->nvals + 63) / 64;
     l->val_slow = calloc((size_t)l->val_words + 1, sizeof(uint64_t));
-    l->val_todo = calloc((size_t)l->val_words + 1, sizeof(uint64_t));
+    l->val_general = calloc((size_t)l->val_words + 1, sizeof(uint64_t));
     l->fast = calloc((size_t)l->nvals + 1, sizeof(*l->fast));
-    if (!plan || !l->val_slow || !l->val_todo || !l->fast)
+    if (!plan || !l->val_slow || !l->val_general || !l->fast)
         abort();
     for (int v = 0; v < l->nvals; v++) {
         emu_fast_plan(&plan[v], l->vals[v].type);
@@ -1116,7 +1117,7 @@ static void load_free(struct emu_load *l)
     free(l->row);
     free(l->fast);
     free(l->val_slow);
-    free(l->val_todo);
+    free(l->val_general);
     emu_buf_fini(&l->seq_scratch);
     free(l->where.literal);
     free(l->del.literal);

@@ -97,7 +97,7 @@ struct load_val {
 struct load_fast {
     struct emu_fast fast;
     size_t field_off; /* byte offset of the source field in the fields array */
-    int word;         /* todo[word] |= bit when the fast path did not take it */
+    int word;         /* general[word] |= bit when the fast path did not take it */
     uint64_t bit;
     struct emu_value *out; /* the value's slot in emu_load.row */
 };
@@ -168,7 +168,7 @@ struct emu_load {
     int fast_end[EMU_FAST_TEXT + 1]; /* kind k: fast[fast_end[k - 1] .. fast_end[k]) */
     int val_words;                   /* uint64_t words of a bit per value */
     uint64_t *val_slow;              /* bit set for each value without a fast path */
-    uint64_t *val_todo;              /* per row: values left to the general path */
+    uint64_t *val_general;           /* per row: values left to the general path */
     struct load_pred where;
     struct load_pred del;
     enum load_merge merge;
