@@ -168,12 +168,28 @@ bench_pg_cpu() {
     } | awk -v hz="$(getconf CLK_TCK)" '{s += $1} END {printf "%.2f", s / hz}'
 }
 
+# Waits (at most 5 s) until every child of the postmaster that was not in
+# $1 (a sorted pid list) has ended and been reaped, so that the backends
+# of the run just measured count in the postmaster's cutime: a backend
+# outlives its client's exit by a little, and its CPU would be lost.
+bench_pg_settle() {
+    local pm before=$1 extra
+    pm=$(head -1 "$H_PGDATA/postmaster.pid" 2>/dev/null) || return 0
+    for _ in $(seq 50); do
+        extra=$(comm -13 <(echo "$before") <(pgrep -P "$pm" | sort))
+        [ -z "$extra" ] && return 0
+        sleep 0.1
+    done
+    echo "bench: PostgreSQL backends still running after the run: $extra" >&2
+}
+
 bench_measure() {
     local emu=""
     if [ "$1" = --emu ]; then emu=$2; shift 2; fi
     local name=$1
     shift
-    local tf="$H_TMP/time.$name" rc=0 t0 t1 p0 p1 e0="" e1="" u s
+    local tf="$H_TMP/time.$name" rc=0 t0 t1 p0 p1 e0="" e1="" u s kids
+    kids=$(pgrep -P "$(head -1 "$H_PGDATA/postmaster.pid")" | sort)
     p0=$(bench_pg_cpu)
     [ -z "$emu" ] || e0=$(bench_cpu_of "$emu")
     t0=$(date +%s.%N)
@@ -182,6 +198,7 @@ bench_measure() {
     wait "$BENCH_CHILD" || rc=$?
     BENCH_CHILD=""
     t1=$(date +%s.%N)
+    bench_pg_settle "$kids"
     p1=$(bench_pg_cpu)
     [ -z "$emu" ] || e1=$(bench_cpu_of "$emu")
     # time writes "Command exited with non-zero status N" first on failure.

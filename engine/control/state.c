@@ -37,6 +37,7 @@ struct p2d_state {
     pthread_t owner;
     char dir[PATH_MAX];
     char err[1024];
+    int version; /* of the store's schema; a read-only handle may see an older one */
 };
 
 static const char *const range_status_names[] = {"PLANNED", "RUNNING", "DONE"};
@@ -76,6 +77,7 @@ static const char schema_sql[] =
     " bytes INTEGER NOT NULL DEFAULT 0,"
     " attempts INTEGER NOT NULL DEFAULT 0,"
     " updated INTEGER NOT NULL,"
+    " kind INTEGER NOT NULL DEFAULT 0 CHECK (kind IN (0, 1)),"
     " PRIMARY KEY (table_id, range_id));"
     "CREATE TABLE loads ("
     " label TEXT PRIMARY KEY,"
@@ -260,6 +262,7 @@ static int create_schema(struct p2d_state *st, const char *fingerprint, const ch
 
     if ((rc = exec(st, schema_sql)) != 0)
         return rc;
+    st->version = P2D_STATE_SCHEMA_VERSION;
     snprintf(sql, sizeof(sql), "INSERT INTO schema_version VALUES (%d)", P2D_STATE_SCHEMA_VERSION);
     if ((rc = exec(st, sql)) != 0)
         return rc;
@@ -298,6 +301,16 @@ static int check_existing(struct p2d_state *st, const char *fingerprint, const c
                st->dir);
         return P2D_ESTATE;
     }
+    if (version == 1) {
+        /* 1 -> 2: ranges.kind; every range of a version 1 plan reads rows */
+        rc = exec(st, "ALTER TABLE ranges ADD COLUMN kind INTEGER NOT NULL DEFAULT 0 "
+                      "CHECK (kind IN (0, 1));"
+                      "UPDATE schema_version SET version = 2;");
+        if (rc != 0)
+            return rc;
+        version = 2;
+    }
+    st->version = version;
     if (!(s = prep(st, "SELECT fingerprint, canonical FROM job WHERE id = 1")))
         return P2D_ESTATE;
     if (sqlite3_step(s) == SQLITE_ROW) {
@@ -658,7 +671,7 @@ int p2d_state_plan_save(struct p2d_state *st, const struct p2d_state_plan *plan)
     }
     sqlite3_finalize(s);
     if (!(s = prep(st, "INSERT INTO ranges (table_id, range_id, predicate, label_prefix, status, "
-                       "updated) VALUES (?, ?, ?, ?, 'PLANNED', ?)"))) {
+                       "updated, kind) VALUES (?, ?, ?, ?, ?, ?, ?)"))) {
         rc = P2D_ESTATE;
         goto fail;
     }
@@ -670,7 +683,12 @@ int p2d_state_plan_save(struct p2d_state *st, const struct p2d_state_plan *plan)
         sqlite3_bind_int64(s, 2, r->range_id);
         sqlite3_bind_text(s, 3, r->predicate ? r->predicate : "", -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 4, r->label_prefix ? r->label_prefix : "", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 5, now());
+        sqlite3_bind_text(
+            s, 5,
+            range_status_names[r->kind == P2D_RANGE_CHANGES ? P2D_RANGE_DONE : P2D_RANGE_PLANNED],
+            -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 6, now());
+        sqlite3_bind_int(s, 7, r->kind == P2D_RANGE_CHANGES);
         if (sqlite3_step(s) != SQLITE_DONE) {
             rc = sqlerr(st, "save plan range");
             goto fail;
@@ -686,20 +704,24 @@ fail:
     return rc;
 }
 
-/* Reads ranges selected by sql (columns as below) into a new array. */
+/* Reads the ranges `tail` selects ("FROM ranges ...") into a new array. */
 #define RANGE_COLUMNS "table_id, range_id, predicate, label_prefix, status, rows, bytes, attempts"
+/* ranges.kind, or what a version 1 store means by its absence */
+#define RANGE_KIND(st) ((st)->version >= 2 ? ", kind" : ", 0")
 
-static int read_ranges(struct p2d_state *st, const char *sql, struct p2d_state_range **out,
+static int read_ranges(struct p2d_state *st, const char *tail, struct p2d_state_range **out,
                        size_t *n)
 {
-    sqlite3_stmt *s = prep(st, sql);
+    char sql[512];
+    sqlite3_stmt *s;
     struct p2d_state_range *v = NULL;
     size_t count = 0;
     int step;
 
     *out = NULL;
     *n = 0;
-    if (!s)
+    snprintf(sql, sizeof(sql), "SELECT " RANGE_COLUMNS "%s %s", RANGE_KIND(st), tail);
+    if (!(s = prep(st, sql)))
         return P2D_ESTATE;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         struct p2d_state_range *nv = realloc(v, (count + 1) * sizeof(*v)), *r;
@@ -724,6 +746,7 @@ static int read_ranges(struct p2d_state *st, const char *sql, struct p2d_state_r
         r->rows = sqlite3_column_int64(s, 5);
         r->bytes = sqlite3_column_int64(s, 6);
         r->attempts = sqlite3_column_int(s, 7);
+        r->kind = sqlite3_column_int(s, 8) == 1 ? P2D_RANGE_CHANGES : P2D_RANGE_ROWS;
     }
     if (step != SQLITE_DONE) {
         int rc = sqlerr(st, "read ranges");
@@ -794,8 +817,7 @@ int p2d_state_plan_load(struct p2d_state *st, struct p2d_state_plan *plan)
         return rc;
     }
     sqlite3_finalize(s);
-    rc = read_ranges(st, "SELECT " RANGE_COLUMNS " FROM ranges ORDER BY table_id, range_id",
-                     &plan->ranges, &plan->nranges);
+    rc = read_ranges(st, "FROM ranges ORDER BY table_id, range_id", &plan->ranges, &plan->nranges);
     if (rc != 0)
         p2d_state_plan_free(plan);
     return rc;
@@ -921,12 +943,34 @@ fail:
     return rc;
 }
 
+int p2d_state_range_reopen(struct p2d_state *st, int64_t table_id, int64_t range_id,
+                           const char *label_prefix)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    OWNED(st);
+    if (!(s = prep(st, "UPDATE ranges SET status = 'PLANNED', label_prefix = ?, rows = 0, "
+                       "bytes = 0, updated = ? WHERE table_id = ? AND range_id = ? AND kind = 1")))
+        return P2D_ESTATE;
+    sqlite3_bind_text(s, 1, label_prefix, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now());
+    sqlite3_bind_int64(s, 3, table_id);
+    sqlite3_bind_int64(s, 4, range_id);
+    if ((rc = run(st, s, "reopen range")) != 0)
+        return rc;
+    if (sqlite3_changes(st->db) != 1) {
+        seterr(st, "range %" PRId64 " of table %" PRId64 " is not a changes range of the plan",
+               range_id, table_id);
+        return P2D_EINVAL;
+    }
+    return 0;
+}
+
 int p2d_state_unfinished_ranges(struct p2d_state *st, struct p2d_state_range **ranges, size_t *n)
 {
     OWNED(st);
-    return read_ranges(st,
-                       "SELECT " RANGE_COLUMNS " FROM ranges WHERE status = 'RUNNING' "
-                       "ORDER BY table_id, range_id",
+    return read_ranges(st, "FROM ranges WHERE status = 'RUNNING' ORDER BY table_id, range_id",
                        ranges, n);
 }
 
@@ -1294,6 +1338,7 @@ static int admin_check_version(struct p2d_state *st)
         seterr(st, "state in \"%s\" is damaged (no schema version)", st->dir);
         return P2D_ESTATE;
     }
+    st->version = version;
     return 0;
 }
 

@@ -35,7 +35,7 @@
 struct p2d_state;
 
 /* The version of the store's schema this build writes. */
-#define P2D_STATE_SCHEMA_VERSION 1
+#define P2D_STATE_SCHEMA_VERSION 2 /* 2: ranges.kind */
 
 enum p2d_state_phase {
     P2D_PHASE_NEW = 0,     /* created, nothing done at the source yet */
@@ -49,6 +49,18 @@ enum p2d_range_status {
     P2D_RANGE_PLANNED = 0,
     P2D_RANGE_RUNNING,
     P2D_RANGE_DONE,
+};
+
+/*
+ * What a range reads. ROWS: a part of the table under the cut's snapshot.
+ * CHANGES: the rows of a ctid-planned table changed since the first cut
+ * (see engine/README.md, "Resume after a crash"): saved DONE, since the
+ * first cut needs none, and reopened by a resumed run that reads ROWS
+ * ranges of the table again under a new snapshot.
+ */
+enum p2d_range_kind {
+    P2D_RANGE_ROWS = 0,
+    P2D_RANGE_CHANGES,
 };
 
 enum p2d_load_status {
@@ -75,9 +87,10 @@ struct p2d_state_range {
     char *predicate;    /* SQL condition selecting the range ("" = whole table) */
     char *label_prefix; /* loads of this range use labels starting with it */
     enum p2d_range_status status;
-    int64_t rows;  /* rows loaded (set when DONE) */
-    int64_t bytes; /* bytes loaded (set when DONE) */
-    int attempts;  /* times it went PLANNED -> RUNNING */
+    int64_t rows;             /* rows loaded (set when DONE) */
+    int64_t bytes;            /* bytes loaded (set when DONE) */
+    int attempts;             /* times it went PLANNED -> RUNNING */
+    enum p2d_range_kind kind; /* saved PLANNED when ROWS, DONE when CHANGES */
 };
 
 struct p2d_state_plan {
@@ -179,6 +192,16 @@ int p2d_state_table_set_schema_synced(struct p2d_state *st, int64_t table_id)
 int p2d_state_range_set(struct p2d_state *st, int64_t table_id, int64_t range_id,
                         enum p2d_range_status to, int64_t rows, int64_t bytes)
     __attribute__((warn_unused_result));
+
+/*
+ * Gives a CHANGES range a new label prefix and sets it PLANNED, whatever
+ * its status: a resumed run must read the table's changes under its own
+ * snapshot, and a label Doris may have committed under an older one cannot
+ * be reused. Rows and bytes go back to 0. P2D_EINVAL for a ROWS range or an
+ * unknown one.
+ */
+int p2d_state_range_reopen(struct p2d_state *st, int64_t table_id, int64_t range_id,
+                           const char *label_prefix) __attribute__((warn_unused_result));
 
 /* Ranges left RUNNING (interrupted); same ownership as plan_load. */
 int p2d_state_unfinished_ranges(struct p2d_state *st, struct p2d_state_range **ranges, size_t *n)

@@ -576,6 +576,7 @@ enum flag_id {
     F_ROWS_PER_RANGE,
     F_BYTES_PER_RANGE,
     F_BYTES_PER_LOAD,
+    F_SPLIT_BY,
     F_MEMORY,
     F_FORMAT,
     F_COMPRESS,
@@ -616,6 +617,7 @@ static const struct flag flags[] = {
     {"--rows-per-range", F_ROWS_PER_RANGE, true, false},
     {"--bytes-per-range", F_BYTES_PER_RANGE, true, false},
     {"--bytes-per-load", F_BYTES_PER_LOAD, true, false},
+    {"--split-by", F_SPLIT_BY, true, false},
     {"--memory", F_MEMORY, true, false},
     {"--format", F_FORMAT, true, false},
     {"--compress", F_COMPRESS, true, false},
@@ -797,6 +799,7 @@ static void apply_flag(struct parse *p, const struct flag *f, const char *value)
     static const char *const compress[] = {"none", "gz"};
     static const char *const conflicts[] = {"report", "ignore"};
     static const char *const cases[] = {"keep", "lower", "upper"};
+    static const char *const splits[] = {"ctid", "key"};
     struct p2d_job *job = p->job;
     int64_t v;
     int i;
@@ -852,6 +855,10 @@ static void apply_flag(struct parse *p, const struct flag *f, const char *value)
         break;
     case F_MEMORY:
         flag_size(p, f->name, value, MIN_MEMORY, 1024 * GIB, &job->memory);
+        break;
+    case F_SPLIT_BY:
+        if ((i = pick(p, f->name, value, splits, 2)) >= 0)
+            job->split_by = (enum p2d_split_by)i;
         break;
     case F_FORMAT:
         if ((i = pick(p, f->name, value, formats, 2)) >= 0)
@@ -1700,9 +1707,10 @@ void p2d_job_describe(const struct p2d_job *job, char *buf, size_t buflen)
     put(&o, "readers: %d, writers: %d\n", job->readers, job->writers);
     format_size(job->bytes_per_range, a, sizeof(a));
     if (job->rows_per_range)
-        put(&o, "range: %" PRId64 " rows or %s\n", job->rows_per_range, a);
+        put(&o, "range: %" PRId64 " rows or %s, split by %s\n", job->rows_per_range, a,
+            job->split_by == P2D_SPLIT_KEY ? "key" : "ctid");
     else
-        put(&o, "range: %s\n", a);
+        put(&o, "range: %s, split by %s\n", a, job->split_by == P2D_SPLIT_KEY ? "key" : "ctid");
     format_size(job->bytes_per_load, a, sizeof(a));
     format_size(job->memory, b, sizeof(b));
     put(&o, "load: %s, memory: %s, format: %s, compress: %s\n", a, b, formats[job->format],

@@ -56,6 +56,9 @@ enum {
 
 enum p2d_body_format { P2D_FORMAT_CSV, P2D_FORMAT_JSON };
 enum p2d_compress { P2D_COMPRESS_NONE, P2D_COMPRESS_GZ };
+/* How the full load splits a table (engine/snapshot/plan.h): block (ctid)
+ * ranges where PostgreSQL has them (14+, heap), or key ranges. */
+enum p2d_split_by { P2D_SPLIT_CTID, P2D_SPLIT_KEY };
 enum p2d_on_conflict { P2D_CONFLICT_REPORT, P2D_CONFLICT_IGNORE };
 enum p2d_on_truncate { P2D_TRUNCATE_APPLY, P2D_TRUNCATE_REFUSE };
 enum p2d_name_case { P2D_NAME_KEEP, P2D_NAME_LOWER, P2D_NAME_UPPER };
@@ -108,8 +111,9 @@ struct p2d_job {
     int writers;             /* --writers */
     int64_t rows_per_range;  /* 0 = derive from bytes_per_range */
     int64_t bytes_per_range; /* bytes */
-    int64_t bytes_per_load;  /* bytes */
-    int64_t memory;          /* bytes */
+    enum p2d_split_by split_by;
+    int64_t bytes_per_load; /* bytes */
+    int64_t memory;         /* bytes */
     enum p2d_body_format format;
     enum p2d_compress compress;
     int64_t source_qps;   /* 0 = unlimited */
@@ -189,6 +193,8 @@ void p2d_job_destroy(struct p2d_job *job); /* accepts NULL */
     "  --rows-per-range N      rows per planned range (default: 0, plan by bytes)\n"               \
     "  --bytes-per-range SIZE  table bytes per planned range, at most (default: 256M; a\n"         \
     "                          small job gets smaller ranges, 4 per reader, 16M or more)\n"        \
+    "  --split-by ctid|key     split tables by block ranges or key ranges (default: ctid;\n"       \
+    "                          key ranges before PostgreSQL 14 and for other table kinds)\n"       \
     "  --bytes-per-load SIZE   body bytes per Stream Load (default: 256M, at most 10G)\n"          \
     "  --memory SIZE           buffer memory budget (default: 128M)\n"                             \
     "  --format csv|json       Stream Load body format (default: csv)\n"                           \

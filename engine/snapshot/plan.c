@@ -24,7 +24,6 @@
 #define SAMPLE_ROWS_PER_CUT  200
 #define SAMPLE_ROWS_MAX      200000
 #define SKEW_LIMIT           0.2   /* beyond this, fixed integer steps would be uneven */
-#define CORRELATION_LIMIT    0.5   /* below this, key order is unrelated to heap order */
 #define COUNT_IF_BLOCKS_UPTO 12800 /* unanalysed leaf up to 100 MB: count(*) it */
 #define ROWS_PER_BLOCK_GUESS 60
 
@@ -43,6 +42,8 @@ const char *p2d_plan_method_name(enum p2d_plan_method m)
         return "ntile";
     case P2D_PLAN_M_CTID:
         return "ctid";
+    case P2D_PLAN_M_CHANGES:
+        return "changes";
     }
     return "unknown";
 }
@@ -253,10 +254,9 @@ struct leaf {
     /* key */
     bool key_ok; /* every key column present and NOT NULL */
     bool key_int;
-    char **cols;        /* quoted names */
-    char **types;       /* format_type(atttypid, NULL) */
-    char **colls;       /* COLLATE clause target or "" */
-    double correlation; /* of the leading key column; NAN if unknown */
+    char **cols;  /* quoted names */
+    char **types; /* format_type(atttypid, NULL) */
+    char **colls; /* COLLATE clause target or "" */
 };
 
 static void leaf_free(struct leaf *l)
@@ -399,8 +399,7 @@ static int leaf_stats(PGconn *conn, struct leaf *l, struct p2d_pg_error *err)
     return 0;
 }
 
-/* Looks up every key column in the leaf: type, NOT NULL, collation, and
- * the leading column's correlation. */
+/* Looks up every key column in the leaf: type, NOT NULL and collation. */
 static int leaf_key(PGconn *conn, struct leaf *l, struct p2d_pg_error *err)
 {
     const struct p2d_plan_opts *o = l->o;
@@ -411,7 +410,6 @@ static int leaf_key(PGconn *conn, struct leaf *l, struct p2d_pg_error *err)
 
     l->key_ok = false;
     l->key_int = false;
-    l->correlation = NAN;
     if (!o->key_columns || o->nkeys == 0)
         return 0;
     l->cols = calloc(o->nkeys, sizeof(char *));
@@ -428,17 +426,8 @@ static int leaf_key(PGconn *conn, struct leaf *l, struct p2d_pg_error *err)
                                  "a.atttypid IN (20, 21, 23), "
                                  "CASE WHEN a.attcollation <> 0 THEN (SELECT format('%%I.%%I', "
                                  "n.nspname, co.collname) FROM pg_collation co JOIN pg_namespace n "
-                                 "ON n.oid = co.collnamespace WHERE co.oid = a.attcollation) END, "
-                                 "(SELECT s.correlation FROM pg_stats s WHERE s.schemaname = ");
-        if (rc == 0)
-            rc = p2d_pg_append_literal(conn, &sql, l->schema);
-        if (rc == 0)
-            rc = p2d_pg_appendf(&sql, " AND s.tablename = ");
-        if (rc == 0)
-            rc = p2d_pg_append_literal(conn, &sql, l->name);
-        if (rc == 0)
-            rc = p2d_pg_appendf(&sql, " AND s.attname = a.attname AND NOT s.inherited) "
-                                      "FROM pg_attribute a WHERE a.attrelid = ");
+                                 "ON n.oid = co.collnamespace WHERE co.oid = a.attcollation) END "
+                                 "FROM pg_attribute a WHERE a.attrelid = ");
         if (rc == 0)
             rc = p2d_pg_appendf(
                 &sql, "%s::regclass AND NOT a.attisdropped AND a.attname = ", l->regclass);
@@ -477,11 +466,8 @@ static int leaf_key(PGconn *conn, struct leaf *l, struct p2d_pg_error *err)
             rc = oom(err);
             break;
         }
-        if (i == 0) {
+        if (i == 0)
             l->key_int = o->nkeys == 1 && strcmp(PQgetvalue(res, 0, 2), "t") == 0;
-            if (!PQgetisnull(res, 0, 4))
-                l->correlation = strtod(PQgetvalue(res, 0, 4), NULL);
-        }
         PQclear(res);
         res = NULL;
     }
@@ -767,6 +753,17 @@ static int plan_ctid(struct p2d_plan *plan, const struct leaf *l, size_t nranges
         rc =
             add_range(plan, l, (char *)pred.data, est, n ? P2D_PLAN_M_CTID : P2D_PLAN_M_WHOLE, err);
     }
+    /* A row that a later snapshot finds in another block range than the
+     * first cut did: see P2D_PLAN_M_CHANGES. xmin is the raw inserting xid
+     * (kept by freezing); age() compares xids in wraparound order. */
+    if (rc == 0 && n > 0 && l->o->changed_since) {
+        p2d_buf_reset(&pred);
+        rc = p2d_pg_appendf(&pred, "age(xmin) <= age('%" PRIu32 "'::xid)", l->o->changed_since_xid);
+        if (rc == 0)
+            rc = add_range(plan, l, (char *)pred.data, 0, P2D_PLAN_M_CHANGES, err);
+        else
+            rc = oom(err);
+    }
     p2d_buf_fini(&pred);
     free(cuts);
     return rc;
@@ -816,7 +813,7 @@ static int plan_leaf(PGconn *conn, struct p2d_plan *plan, struct leaf *l, struct
 {
     const struct p2d_plan_opts *o = l->o;
     size_t nranges;
-    bool ctid_ok, use_key;
+    bool ctid_ok;
     PGresult *hist = NULL;
     int rc;
 
@@ -831,20 +828,10 @@ static int plan_leaf(PGconn *conn, struct p2d_plan *plan, struct leaf *l, struct
     ctid_ok = PQserverVersion(conn) >= 140000 && l->heap;
     if (nranges <= 1 || o->strategy == P2D_PLAN_WHOLE)
         return add_range(plan, l, "true", l->rows, P2D_PLAN_M_WHOLE, err);
-    if (o->strategy == P2D_PLAN_CTID && ctid_ok)
+    if (ctid_ok && (o->strategy != P2D_PLAN_KEY || !l->key_ok))
         return plan_ctid(plan, l, nranges, err);
-    if (!l->key_ok) {
-        if (ctid_ok)
-            return plan_ctid(plan, l, nranges, err);
-        /* Before 14 a ctid range reads the whole table (§7.3): one reader. */
+    if (!l->key_ok) /* before 14 a ctid range reads the whole table (§7.3): one reader */
         return add_range(plan, l, "true", l->rows, P2D_PLAN_M_WHOLE, err);
-    }
-    use_key = true;
-    if (o->strategy == P2D_PLAN_AUTO && ctid_ok && !isnan(l->correlation) &&
-        fabs(l->correlation) < CORRELATION_LIMIT)
-        use_key = false; /* key order is unrelated to the heap: random reads */
-    if (!use_key)
-        return plan_ctid(plan, l, nranges, err);
 
     if (o->nkeys == 1) {
         rc = histogram_literals(conn, l, &hist, err);
@@ -876,10 +863,6 @@ static int plan_leaf(PGconn *conn, struct p2d_plan *plan, struct leaf *l, struct
             goto out;
         }
         P2D_DEBUG("plan", "%s: key skew %.2f, not using even steps", l->qname, skew);
-        if (o->strategy == P2D_PLAN_AUTO && ctid_ok) {
-            rc = plan_ctid(plan, l, nranges, err);
-            goto out;
-        }
     }
     if (hist && PQntuples(hist) >= 3 && !l->key_int)
         rc = plan_histogram(conn, plan, l, hist, nranges, err);

@@ -13,9 +13,12 @@
  *   HISTOGRAM   single-column key: cut points from pg_stats.histogram_bounds;
  *   SAMPLE      NTILE over a TABLESAMPLE SYSTEM sample of the key;
  *   NTILE       NTILE over the whole key (small tables, or no stats);
- *   CTID        block ranges (PostgreSQL 14+, heap): no usable key, or a key
- *               whose order is unrelated to the heap (|correlation| < 0.5) or
- *               heavily skewed, where index range scans would read randomly.
+ *   CTID        block ranges (PostgreSQL 14+, heap tables), the default there:
+ *               a TID range scan reads its blocks in order, where a key range
+ *               costs PostgreSQL an index descent and a heap fetch per row
+ *               (30% more server CPU on the lineitem bench, perf/README.md).
+ *               Key ranges are used before 14, for other access methods, and
+ *               with P2D_PLAN_KEY.
  * Key predicates compare with the column's own collation (the split query
  * sorts by the column, never by an explicit other collation); composite keys
  * use row comparison.
@@ -40,9 +43,9 @@
 #define P2D_PLAN_DEFAULT_MAX_RANGES     4096 /* per leaf */
 
 enum p2d_plan_strategy {
-    P2D_PLAN_AUTO,  /* decide per leaf as described above */
+    P2D_PLAN_AUTO,  /* ctid ranges when possible (PG14+, heap), else key ranges */
     P2D_PLAN_KEY,   /* key ranges when the key is usable, else as AUTO */
-    P2D_PLAN_CTID,  /* ctid ranges when possible (PG14+, heap), else as AUTO */
+    P2D_PLAN_CTID,  /* the same as AUTO: ctid ranges when possible */
     P2D_PLAN_WHOLE, /* one range per leaf */
 };
 
@@ -53,6 +56,15 @@ enum p2d_plan_method {
     P2D_PLAN_M_SAMPLE,
     P2D_PLAN_M_NTILE,
     P2D_PLAN_M_CTID,
+    /*
+     * Not a part of the table: the rows of a leaf split by ctid that were
+     * inserted or updated since the first cut (`age(xmin) <= age(X)`, X the
+     * cut snapshot's xmin: a superset of what that snapshot could not see).
+     * Its est_rows is 0. A resumed run reads the unfinished ctid ranges
+     * under a new snapshot; a row updated in the gap may have moved into a
+     * block range that is already done, and only this range finds it.
+     */
+    P2D_PLAN_M_CHANGES,
 };
 
 /* Name of a method ("int_steps", ...). */
@@ -70,6 +82,10 @@ struct p2d_plan_opts {
     size_t range_multiple;   /* a leaf split at all gets a multiple of this many
                                 ranges (the readers: none idles at the end); 0: any */
     enum p2d_plan_strategy strategy;
+    /* Add a P2D_PLAN_M_CHANGES range after each leaf split by ctid, for
+     * rows changed since the snapshot whose xmin is changed_since_xid. */
+    bool changed_since;
+    uint32_t changed_since_xid;
 };
 
 struct p2d_plan_range {

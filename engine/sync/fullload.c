@@ -101,6 +101,7 @@ struct fl_table {
 struct fl_range {
     struct fl_table *t;
     int64_t range_id;
+    enum p2d_range_kind kind;
     enum p2d_range_status status; /* as in the state store */
     enum range_state st;
     int64_t est_rows;
@@ -383,6 +384,30 @@ static int64_t rows_per_range_for(const struct p2d_job *job, const struct p2d_ta
     return 0; /* planner default */
 }
 
+/* The cut snapshot's xmin as a 32-bit xid (the holder is inside it), for
+ * the CHANGES ranges of ctid-split tables; none before PostgreSQL 14, where
+ * tables are never split by ctid. */
+static int cut_snapshot_xmin(PGconn *holder, uint32_t *xid, bool *have)
+{
+    char v[32];
+    struct p2d_pg_error e;
+    int rc;
+
+    *have = false;
+    if (PQserverVersion(holder) < 140000)
+        return 0;
+    rc = p2d_pg_query_value(
+        holder, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint % 4294967296",
+        "cannot read the snapshot's xmin", v, sizeof(v), NULL, &e);
+    if (rc != 0) {
+        log_pg_error("cannot plan the ranges", &e);
+        return rc;
+    }
+    *xid = (uint32_t)strtoull(v, NULL, 10);
+    *have = true;
+    return 0;
+}
+
 /* Plans every table inside the holder and saves the plan. Each range's
  * COPY statement is what the state keeps as its predicate: a resumed run
  * re-reads exactly the statement the first run planned. */
@@ -397,9 +422,16 @@ static int plan_and_save(struct fl *fl)
     int rc = 0;
 
     int64_t job_bytes = 0;
+    uint32_t cut_xmin = 0;
+    bool have_xmin = false;
 
     if (!first)
         return P2D_ENOMEM;
+    rc = cut_snapshot_xmin(holder, &cut_xmin, &have_xmin);
+    if (rc != 0) {
+        free(first);
+        return rc;
+    }
     for (size_t i = 0; i < fl->ntables; i++)
         job_bytes += fl->tables[i].cat->bytes > 0 ? fl->tables[i].cat->bytes : 0;
     p2d_plan_init(&plan);
@@ -417,7 +449,10 @@ static int plan_and_save(struct fl *fl)
             .range_multiple = fl->job->rows_per_range > 0
                                   ? 0
                                   : (size_t)(fl->job->readers > 0 ? fl->job->readers : 1),
-            .strategy = P2D_PLAN_AUTO,
+            .strategy = fl->job->split_by == P2D_SPLIT_KEY ? P2D_PLAN_KEY : P2D_PLAN_AUTO,
+            /* Duplicate tables would get a second copy of changed rows */
+            .changed_since = have_xmin && t->ddl->model != P2D_MODEL_DUPLICATE,
+            .changed_since_xid = cut_xmin,
         };
 
         if (ct->key_kind != P2D_KEY_NONE && ct->nkey <= 64) {
@@ -446,6 +481,7 @@ static int plan_and_save(struct fl *fl)
     for (size_t i = 0; i < fl->ntables; i++) {
         struct fl_table *t = &fl->tables[i];
         struct p2d_state_table *stt = &sp.tables[i];
+        size_t nrows_ranges = 0;
 
         t->table_id = (int64_t)i + 1;
         stt->table_id = t->table_id;
@@ -463,9 +499,13 @@ static int plan_and_save(struct fl *fl)
             p2d_streamload_label(fl->job_id, t->ddl->table, sr->range_id, 0, labels[r],
                                  sizeof(labels[r]));
             sr->label_prefix = labels[r];
+            sr->kind =
+                plan.ranges[r].method == P2D_PLAN_M_CHANGES ? P2D_RANGE_CHANGES : P2D_RANGE_ROWS;
+            nrows_ranges += sr->kind == P2D_RANGE_ROWS;
         }
-        P2D_INFO(MOD, "planned %zu range%s for \"%s\" (about %lld rows)", first[i + 1] - first[i],
-                 first[i + 1] - first[i] == 1 ? "" : "s", t->name, (long long)t->cat->est_rows);
+        P2D_INFO(MOD, "planned %zu %s range%s for \"%s\" (about %lld rows)", nrows_ranges,
+                 first[i + 1] - first[i] > nrows_ranges ? "ctid" : "key",
+                 nrows_ranges == 1 ? "" : "s", t->name, (long long)t->cat->est_rows);
     }
     rc = p2d_state_plan_save(fl->st, &sp);
     if (rc != 0)
@@ -528,9 +568,12 @@ static int load_plan(struct fl *fl)
         if (!r->t)
             return P2D_EXIT_STATE;
         r->range_id = sr->range_id;
+        r->kind = sr->kind;
         r->status = sr->status;
-        r->t->nranges++;
-        if (sr->status == P2D_RANGE_DONE) {
+        /* a CHANGES range left DONE has nothing to read: not shown */
+        if (!(sr->kind == P2D_RANGE_CHANGES && sr->status == P2D_RANGE_DONE))
+            r->t->nranges++;
+        if (sr->status == P2D_RANGE_DONE && sr->kind == P2D_RANGE_ROWS) {
             r->t->ndone_before++;
             r->t->rows_before += sr->rows;
         }
@@ -697,8 +740,13 @@ static int start_range(struct fl *fl, struct fl_range *r)
         return 0;
     }
     /* on a TTY the progress lines show it; the resume line lists re-reads */
-    p2d_log(fl->tty ? P2D_LOG_DEBUG : P2D_LOG_INFO, MOD, "reading range %lld of \"%s\" (label %s)",
-            (long long)r->range_id, t->name, r->load.label);
+    if (r->kind == P2D_RANGE_CHANGES)
+        P2D_INFO(MOD, "reading the rows of \"%s\" changed since the first snapshot (label %s)",
+                 t->name, r->load.label);
+    else
+        p2d_log(fl->tty ? P2D_LOG_DEBUG : P2D_LOG_INFO, MOD,
+                "reading range %lld of \"%s\" (label %s)", (long long)r->range_id, t->name,
+                r->load.label);
     r->st = R_QUEUED;
     t->inflight++;
     r->task.live_rows = r->task.live_bytes = 0;
@@ -1234,6 +1282,44 @@ static void log_rereads(struct fl *fl)
     }
 }
 
+/*
+ * A resumed run reads the unfinished ranges under a new snapshot. A row
+ * of a ctid-split table updated in the gap may have moved from an
+ * unfinished block range into a done one, where neither snapshot's read
+ * finds it; the table's CHANGES range (rows inserted or updated since the
+ * first cut) is read again with them, under a new label. Its rows upsert
+ * over what the done ranges loaded.
+ */
+static int reopen_changes(struct fl *fl)
+{
+    for (size_t i = 0; i < fl->nranges; i++) {
+        struct fl_range *r = &fl->ranges[i];
+        const struct p2d_state_range *sr = &fl->plan.ranges[i];
+        bool unfinished = false;
+
+        if (r->kind != P2D_RANGE_CHANGES)
+            continue;
+        for (size_t k = 0; k < fl->nranges && !unfinished; k++)
+            unfinished = fl->ranges[k].t == r->t && fl->ranges[k].kind == P2D_RANGE_ROWS &&
+                         fl->ranges[k].status != P2D_RANGE_DONE;
+        if (!unfinished)
+            continue;
+        /* attempts counts the reads so far: a label per read */
+        p2d_streamload_label(fl->job_id, r->t->ddl->table, r->range_id, sr->attempts + 1,
+                             r->load.label, sizeof(r->load.label));
+        if (p2d_state_range_reopen(fl->st, r->t->table_id, r->range_id, r->load.label) != 0) {
+            P2D_ERROR(MOD, "%s", p2d_state_errmsg(fl->st));
+            return P2D_EXIT_STATE;
+        }
+        if (r->status == P2D_RANGE_DONE)
+            r->t->nranges++; /* see load_plan */
+        r->status = P2D_RANGE_PLANNED;
+        P2D_INFO(MOD, "re-reading rows of \"%s\" changed since the first snapshot (range %lld)",
+                 r->t->name, (long long)r->range_id);
+    }
+    return P2D_EXIT_OK;
+}
+
 /* Everything after the catalog, with the state open. */
 static int run_full(struct fl *fl)
 {
@@ -1281,6 +1367,9 @@ static int run_full(struct fl *fl)
                  (long long)counts[P2D_RANGE_DONE], (long long)(counts[0] + counts[1] + counts[2]),
                  (long long)(counts[P2D_RANGE_PLANNED] + counts[P2D_RANGE_RUNNING]));
         log_rereads(fl);
+        code = reopen_changes(fl);
+        if (code != P2D_EXIT_OK)
+            return code;
     }
     /* A slot left by a killed run holds a snapshot nobody can import any
      * more. Without incremental: drop it and make a new cut. With it, the

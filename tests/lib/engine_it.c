@@ -199,7 +199,8 @@ int it_state_ranges(const char *dir, const char *table, unsigned char *done, int
     T_EQ_INT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     T_EQ_INT(sqlite3_prepare_v2(db,
                                 "SELECT r.range_id, r.status FROM ranges r JOIN tables t"
-                                " USING (table_id) WHERE t.src_table = ?1 ORDER BY r.range_id",
+                                " USING (table_id) WHERE t.src_table = ?1 AND r.kind = 0"
+                                " ORDER BY r.range_id",
                                 -1, &st, NULL),
              SQLITE_OK);
     sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);

@@ -58,7 +58,8 @@ long long it_doris_count(struct p2d_doris_sql *sql, const char *db, const char *
 /* Runs a statement in Doris, asserting success. */
 void it_doris_ok(struct p2d_doris_sql *sql, const char *db, const char *stmt);
 
-/* Ranges of source table (e.g. "public.t") in the state under dir:
+/* Ranges of source table (e.g. "public.t") that read rows (not the
+ * CHANGES range of a ctid-split table) in the state under dir:
  * returns their number; done[id] = 1 for DONE ranges with id < max (done
  * may be NULL); *ndone (may be NULL) gets the count of DONE ranges. */
 int it_state_ranges(const char *dir, const char *table, unsigned char *done, int max, int *ndone);

@@ -147,7 +147,7 @@ static void test_open(void)
         if (strcmp(out, "nosqlite") != 0) {
             T_EQ_INT(p2d_state_open(dir, "01", NULL, &st, &created, err, sizeof(err)), P2D_ESTATE);
             T_HAS_STR(err,
-                      "was written by a newer pg2doris (state version 99, this build knows 1)");
+                      "was written by a newer pg2doris (state version 99, this build knows 2)");
         }
         free(out);
     }
@@ -258,6 +258,85 @@ static void test_plan(void)
     T_EQ_INT(p2d_state_plan_exists(st, &saved), 0);
     T_CHECK(!saved);
     p2d_state_close(st);
+}
+
+/* CHANGES ranges: saved DONE, reopened with a new label; a version 1
+ * store (no ranges.kind) is upgraded on open and read as ROWS ranges. */
+static void test_changes_and_upgrade(void)
+{
+    const char *dir = newdir("changes");
+    struct p2d_state *st = open_ok(dir, "fp", true);
+    struct p2d_state_table tables[2];
+    struct p2d_state_range ranges[3];
+    struct p2d_state_plan plan, loaded;
+    char *msg = NULL;
+    sqlite3 *db;
+
+    plan_of(&plan, tables, ranges, 3);
+    ranges[2].kind = P2D_RANGE_CHANGES; /* table 1, range 2 */
+    T_EQ_INT(p2d_state_plan_save(st, &plan), 0);
+    T_EQ_INT(p2d_state_plan_load(st, &loaded), 0);
+    T_EQ_INT(loaded.nranges, 3);
+    if (loaded.nranges == 3) {
+        T_EQ_INT(loaded.ranges[1].range_id, 2);
+        T_EQ_INT(loaded.ranges[1].kind, P2D_RANGE_CHANGES);
+        T_EQ_INT(loaded.ranges[1].status, P2D_RANGE_DONE);
+        T_EQ_INT(loaded.ranges[0].kind, P2D_RANGE_ROWS);
+        T_EQ_INT(loaded.ranges[0].status, P2D_RANGE_PLANNED);
+    }
+    p2d_state_plan_free(&loaded);
+    T_EQ_INT(p2d_state_range_reopen(st, 1, 2, "p2d-t1-r2-g1"), 0);
+    T_EQ_INT(p2d_state_range_reopen(st, 1, 1, "x"), P2D_EINVAL);
+    T_HAS_STR(p2d_state_errmsg(st), "range 1 of table 1 is not a changes range of the plan");
+    T_EQ_INT(p2d_state_range_set(st, 1, 2, P2D_RANGE_RUNNING, 0, 0), 0);
+    T_EQ_INT(p2d_state_plan_load(st, &loaded), 0);
+    if (loaded.nranges == 3) {
+        T_EQ_STR(loaded.ranges[1].label_prefix, "p2d-t1-r2-g1");
+        T_EQ_INT(loaded.ranges[1].status, P2D_RANGE_RUNNING);
+        T_EQ_INT(loaded.ranges[1].attempts, 1);
+    }
+    p2d_state_plan_free(&loaded);
+    p2d_state_close(st);
+
+    /* the same store as version 1 wrote it */
+    {
+        char path[1024];
+
+        snprintf(path, sizeof(path), "%.900s/state.db", dir);
+        T_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+        T_EQ_INT(sqlite3_exec(db,
+                              "CREATE TABLE r1 AS SELECT table_id, range_id, predicate, "
+                              "label_prefix, status, rows, bytes, attempts, updated FROM ranges;"
+                              "DROP TABLE ranges; ALTER TABLE r1 RENAME TO ranges;"
+                              "UPDATE schema_version SET version = 1",
+                              NULL, NULL, &msg),
+                 SQLITE_OK);
+        sqlite3_free(msg);
+        sqlite3_close(db);
+    }
+    T_EQ_INT(p2d_state_open_readonly(dir, &st, err, sizeof(err)), 0);
+    T_EQ_INT(p2d_state_plan_load(st, &loaded), 0);
+    T_EQ_INT(loaded.nranges, 3);
+    if (loaded.nranges == 3)
+        T_EQ_INT(loaded.ranges[1].kind, P2D_RANGE_ROWS);
+    p2d_state_plan_free(&loaded);
+    p2d_state_close(st);
+    st = open_ok(dir, "fp", false); /* upgrades */
+    T_EQ_INT(p2d_state_plan_load(st, &loaded), 0);
+    T_EQ_INT(loaded.nranges, 3);
+    if (loaded.nranges == 3)
+        T_EQ_INT(loaded.ranges[1].kind, P2D_RANGE_ROWS);
+    p2d_state_plan_free(&loaded);
+    T_EQ_INT(p2d_state_range_reopen(st, 1, 2, "y"), P2D_EINVAL);
+    p2d_state_close(st);
+    {
+        char *v = t_sh("sqlite3 %s/state.db 'SELECT version FROM schema_version' 2>/dev/null || "
+                       "echo 2",
+                       dir);
+
+        T_EQ_STR(v, "2");
+        free(v);
+    }
 }
 
 static void test_transitions(void)
@@ -623,6 +702,7 @@ int main(void)
     }
     test_open();
     test_plan();
+    test_changes_and_upgrade();
     test_transitions();
     test_job_row();
     test_owner_thread();

@@ -81,6 +81,7 @@ static void test_defaults(void)
     T_EQ_STR(job->state_dir, "pg2doris-state");
     T_CHECK(job->job_file == NULL);
     T_EQ_INT(job->readers, 2);
+    T_EQ_INT(job->split_by, P2D_SPLIT_CTID);
     T_EQ_INT(job->writers, 4);
     T_EQ_INT(job->rows_per_range, 0);
     T_EQ_INT(job->bytes_per_range, 256LL << 20);
@@ -123,7 +124,7 @@ static void test_every_flag(void)
     const char *args =
         "--source host=pg2 --dest http://loader@fe2:9030/db2 --mode schema,full "
         "--include public.* --include sales.orders_* --exclude public.tmp_* --state /tmp/st "
-        "--readers 3 --writers=5 --rows-per-range 100000 --bytes-per-range 64M "
+        "--readers 3 --writers=5 --rows-per-range 100000 --bytes-per-range 64M --split-by key "
         "--bytes-per-load 1G --memory 512MiB --format json --compress gz --source-qps 50 "
         "--rows-per-sec 10000 --mb-per-sec 20 --on-conflict ignore --name-case lower "
         "--log-format json --log-level debug --batch-timeout-ms 2000 --retry-connect 60 "
@@ -145,6 +146,7 @@ static void test_every_flag(void)
     T_EQ_INT(job->writers, 5);
     T_EQ_INT(job->rows_per_range, 100000);
     T_EQ_INT(job->bytes_per_range, 64LL << 20);
+    T_EQ_INT(job->split_by, P2D_SPLIT_KEY);
     T_EQ_INT(job->bytes_per_load, 1LL << 30);
     T_EQ_INT(job->memory, 512LL << 20);
     T_EQ_INT(job->format, P2D_FORMAT_JSON);
@@ -232,6 +234,7 @@ static void test_bad_flags(void)
          "thread) or fewer --readers/--writers"},
         {SRC " " DEST " --format xml", "invalid --format \"xml\": expected csv|json"},
         {SRC " " DEST " --compress lz4", "invalid --compress \"lz4\": expected none|gz"},
+        {SRC " " DEST " --split-by hash", "invalid --split-by \"hash\": expected ctid|key"},
         {SRC " " DEST " --on-conflict drop", "invalid --on-conflict \"drop\": expected "
                                              "report|ignore"},
         {SRC " " DEST " --name-case snake", "invalid --name-case \"snake\": expected "
