@@ -196,7 +196,7 @@ SH
             fi
             full_verify "$kind" "$out" "$units" "$rows"
             if [ "$kind" = engine ]; then
-                [ -n "$ranges" ] || ranges=$(grep -oE 'planned [0-9]+ ranges?' "$out/log" | awk '{s += $2} END {print s + 0}')
+                [ -n "$ranges" ] || ranges=$(grep -oE 'planned [0-9]+ (ctid |key )?ranges?' "$out/log" | awk '{s += $2} END {print s + 0}')
                 rm -rf "$dir/state-$rep"
             fi
             printf '%8.2f s\n' "$M_WALL"
