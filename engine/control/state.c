@@ -981,7 +981,10 @@ int p2d_state_range_counts(struct p2d_state *st, int64_t counts[3])
 
     OWNED(st);
     counts[0] = counts[1] = counts[2] = 0;
-    if (!(s = prep(st, "SELECT status, count(*) FROM ranges GROUP BY status")))
+    /* a CHANGES range left DONE has nothing to read (see state.h) */
+    if (!(s = prep(st, st->version >= 2 ? "SELECT status, count(*) FROM ranges WHERE NOT "
+                                          "(kind = 1 AND status = 'DONE') GROUP BY status"
+                                        : "SELECT status, count(*) FROM ranges GROUP BY status")))
         return P2D_ESTATE;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         const char *status = (const char *)sqlite3_column_text(s, 0);

@@ -208,7 +208,8 @@ int p2d_state_unfinished_ranges(struct p2d_state *st, struct p2d_state_range **r
     __attribute__((warn_unused_result));
 void p2d_state_ranges_free(struct p2d_state_range *ranges, size_t n);
 
-/* Counts of ranges per status, over the whole plan. */
+/* Counts of ranges per status, over the whole plan, without CHANGES
+ * ranges left DONE (nothing to read; a reopened one counts). */
 int p2d_state_range_counts(struct p2d_state *st, int64_t counts[3])
     __attribute__((warn_unused_result));
 
