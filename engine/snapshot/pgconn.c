@@ -103,16 +103,41 @@ static enum p2d_pg_class class_of_sqlstate(const char *st)
     return P2D_PG_OTHER;
 }
 
-void p2d_pg_error_from(PGconn *conn, const PGresult *res, const char *what,
-                       struct p2d_pg_error *err)
+void p2d_pg_error_fill(struct p2d_pg_error *err, enum p2d_pg_class cls, const char *what,
+                       const char *primary, const char *detail, const char *hint,
+                       const char *sqlstate)
 {
     char tmp[sizeof(err->message)];
-    const char *primary = NULL, *detail = NULL, *hint = NULL, *st = NULL;
-    char connmsg[512];
 
     if (!err)
         return;
     p2d_pg_error_clear(err);
+    if (!primary || !*primary)
+        primary = "unknown error";
+    if (detail && *detail)
+        snprintf(tmp, sizeof(tmp), "%s: %s; detail: %s", what, primary, detail);
+    else
+        snprintf(tmp, sizeof(tmp), "%s: %s", what, primary);
+    chomp(tmp);
+    copy_masked(err->message, sizeof(err->message), tmp);
+    copy_masked(err->hint, sizeof(err->hint), hint);
+    if (sqlstate && strlen(sqlstate) == 5)
+        memcpy(err->sqlstate, sqlstate, 6);
+    err->cls = cls != P2D_PG_OK ? cls : class_of_sqlstate(sqlstate);
+    if (err->cls == P2D_PG_CONNECT && !err->hint[0])
+        snprintf(err->hint, sizeof(err->hint),
+                 "the connection to PostgreSQL was lost; it is retried under --retry-connect");
+    if (err->cls == P2D_PG_PRIVILEGE && !err->hint[0])
+        snprintf(err->hint, sizeof(err->hint),
+                 "grant the missing privilege to the source role, or run as the table owner");
+}
+
+void p2d_pg_error_from(PGconn *conn, const PGresult *res, const char *what,
+                       struct p2d_pg_error *err)
+{
+    const char *primary = NULL, *detail = NULL, *hint = NULL, *st = NULL;
+    char connmsg[512];
+
     if (res) {
         primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
         detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
@@ -127,24 +152,8 @@ void p2d_pg_error_from(PGconn *conn, const PGresult *res, const char *what,
                      PQresStatus(PQresultStatus(res)));
         primary = connmsg;
     }
-    if (detail && *detail)
-        snprintf(tmp, sizeof(tmp), "%s: %s; detail: %s", what, primary, detail);
-    else
-        snprintf(tmp, sizeof(tmp), "%s: %s", what, primary);
-    chomp(tmp);
-    copy_masked(err->message, sizeof(err->message), tmp);
-    copy_masked(err->hint, sizeof(err->hint), hint);
-    if (st && strlen(st) == 5)
-        memcpy(err->sqlstate, st, 6);
-    err->cls = class_of_sqlstate(st);
-    if (conn && PQstatus(conn) == CONNECTION_BAD)
-        err->cls = P2D_PG_CONNECT;
-    if (err->cls == P2D_PG_CONNECT && !err->hint[0])
-        snprintf(err->hint, sizeof(err->hint),
-                 "the connection to PostgreSQL was lost; it is retried under --retry-connect");
-    if (err->cls == P2D_PG_PRIVILEGE && !err->hint[0])
-        snprintf(err->hint, sizeof(err->hint),
-                 "grant the missing privilege to the source role, or run as the table owner");
+    p2d_pg_error_fill(err, conn && PQstatus(conn) == CONNECTION_BAD ? P2D_PG_CONNECT : P2D_PG_OK,
+                      what, primary, detail, hint, st);
 }
 
 /*

@@ -101,6 +101,17 @@ int p2d_pg_query_value(PGconn *conn, const char *sql, const char *what, char *ou
 void p2d_pg_error_from(PGconn *conn, const PGresult *res, const char *what,
                        struct p2d_pg_error *err);
 
+/*
+ * Fills err from the fields of a server error, wherever they were read
+ * (a PGresult, or an ErrorResponse parsed by snapshot/copy_wire): the
+ * message "<what>: <primary>; detail: <detail>", the hint, the SQLSTATE
+ * and the class, taken from the SQLSTATE unless cls is not P2D_PG_OK.
+ * Any field may be NULL. Borrows the strings until return.
+ */
+void p2d_pg_error_fill(struct p2d_pg_error *err, enum p2d_pg_class cls, const char *what,
+                       const char *primary, const char *detail, const char *hint,
+                       const char *sqlstate);
+
 /* Appends printf output to b and keeps b->data NUL-terminated (the NUL is
  * not counted in len). 0, P2D_EFULL or P2D_ENOMEM. */
 int p2d_pg_appendf(struct p2d_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)))

@@ -6,6 +6,9 @@
  * Per range:   take task -> [connect + BEGIN + import S2] -> QPS token ->
  *              COPY ... TO STDOUT -> rows into batches (rows/bytes tokens
  *              per batch, push) -> "COPY n" checked -> end batch.
+ * COPY rows:   on a plain socket read by copy_wire (rows in place in its
+ *              buffer, large reads, see copy_wire.h), over TLS or GSS
+ *              encryption by PQgetCopyData (a malloc'd copy per row).
  * Per row:     CSV rows that need no change are copied into the batch as
  *              they are (p2d_encode_copy_row: no split); the others are
  *              split (p2d_copy_decode) and encoded (p2d_encode_row).
@@ -13,44 +16,25 @@
  */
 #include "snapshot/reader.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "base/log.h"
 #include "p2d_error.h"
 #include "sink/writer.h"
+#include "snapshot/copy_wire.h"
 
 #define ISSUES_MAX    16
 #define ISSUE_VAL_MAX 256
-/*
- * Waking for COPY data. PostgreSQL sends a COPY in 8 KB writes, and a
- * reader that waits for "any data" (libpq's own wait) sleeps and wakes for
- * most of them. Once a range has streamed COPY_LOWAT_AFTER bytes, the
- * socket's SO_RCVLOWAT is raised to COPY_LOWAT, so poll() wakes the reader
- * only when that much is waiting (the kernel grows the receive buffer to
- * hold it); the reader then drains it through libpq's buffer without
- * sleeping. The last bytes of a COPY may be fewer: poll() gives up after
- * COPY_LOWAT_WAIT_MS and the reader takes what is there. Small ranges never
- * raise the mark, so they never wait, and it is set back to 1 byte before
- * libpq waits on its own again. On the 2-core lineitem bench this took the
- * engine's voluntary context switches per 290 MB from 3000-9000 to about
- * 1000 (perf/README.md). TLS and GSS connections keep libpq's wait: their
- * libraries may hold decrypted bytes that poll() on the socket cannot see.
- */
-#define COPY_LOWAT         (1024 * 1024)
-#define COPY_LOWAT_AFTER   (1024 * 1024)
-#define COPY_LOWAT_WAIT_MS 5
 
 struct reader {
     struct p2d_readers *r;
     int id;
     pthread_t thread;
     PGconn *conn; /* owned by this thread; NULL until the first range or after a failure */
+    struct p2d_copy_wire *wire; /* reads COPY on plain sockets; NULL until first needed */
     struct p2d_field *fields;
     int fields_cap;
     struct p2d_value_issue issues[ISSUES_MAX];
@@ -289,7 +273,7 @@ static int put_big_row(struct reader *rd, struct p2d_read_task *task, struct p2d
  * the batch without decoding it. Returns 0 when written, 1 when the row
  * needs the general path (decode + encode), or an error. */
 static int put_row_fast(struct reader *rd, struct p2d_read_task *task, struct p2d_encoder *enc,
-                        struct p2d_batch **curp, const char *row, int n)
+                        struct p2d_batch **curp, const char *row, size_t n)
 {
     struct p2d_read_result *res = &task->result;
 
@@ -302,7 +286,7 @@ static int put_row_fast(struct reader *rd, struct p2d_read_task *task, struct p2
         if (!b)
             return P2D_ECANCEL;
         out = batch_buf(b);
-        rc = p2d_encode_copy_row(enc, row, (size_t)n, NULL, 0, &out, &written);
+        rc = p2d_encode_copy_row(enc, row, n, NULL, 0, &out, &written);
         if (rc == 0 && !written)
             return 1;
         if (rc == 0) {
@@ -323,7 +307,7 @@ static int put_row_fast(struct reader *rd, struct p2d_read_task *task, struct p2
 /* Decodes one CopyData row and encodes it into the current batch, pushing
  * the batch and taking a new one when the row does not fit. */
 static int put_row(struct reader *rd, struct p2d_read_task *task, struct p2d_encoder *enc,
-                   struct p2d_batch **curp, const char *row, int n)
+                   struct p2d_batch **curp, const char *row, size_t n)
 {
     struct p2d_read_result *res = &task->result;
     int nfields = 0, nissues = 0, rc;
@@ -331,11 +315,11 @@ static int put_row(struct reader *rd, struct p2d_read_task *task, struct p2d_enc
     rc = put_row_fast(rd, task, enc, curp, row, n);
     if (rc <= 0)
         return rc;
-    rc = p2d_copy_decode((const uint8_t *)row, (size_t)n, rd->fields, rd->fields_cap, &nfields);
+    rc = p2d_copy_decode((const uint8_t *)row, n, rd->fields, rd->fields_cap, &nfields);
     if (rc != 0) {
         char why[256];
 
-        p2d_copy_explain((const uint8_t *)row, (size_t)n, rd->fields_cap, why, sizeof(why));
+        p2d_copy_explain((const uint8_t *)row, n, rd->fields_cap, why, sizeof(why));
         p2d_pg_error_set(&res->err, P2D_PG_OTHER,
                          "this is a bug in pg2doris or the server; "
                          "report it with the table's definition",
@@ -402,78 +386,61 @@ static int put_row(struct reader *rd, struct p2d_read_task *task, struct p2d_enc
     return rc;
 }
 
-/* The COPY's socket and how its reads are woken (see COPY_LOWAT). */
-struct copy_stream {
-    PGconn *conn;
-    int sock;
-    bool own_wait;   /* plain TCP or Unix socket: the reader polls it itself */
-    bool lowat;      /* SO_RCVLOWAT is raised */
-    long long bytes; /* CopyData bytes taken so far */
-};
-
-static void set_lowat(struct copy_stream *cs, bool on)
-{
-    int v = on ? COPY_LOWAT : 1;
-
-    /* best effort: without it the reader only wakes more often */
-    if (setsockopt(cs->sock, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v) == 0)
-        cs->lowat = on;
-}
-
-/*
- * The next CopyData row, as PQgetCopyData returns it (> 0: its length and
- * *row, to be freed with PQfreemem; -1: the COPY ended; -2: an error), read
- * in libpq's non-blocking mode so that the wait for data is ours.
- */
-static int next_copy_row(struct copy_stream *cs, char **row)
-{
-    bool consumed = false;
-
-    if (!cs->own_wait)
-        return PQgetCopyData(cs->conn, row, 0); /* libpq waits */
-    for (;;) {
-        int n = PQgetCopyData(cs->conn, row, 1);
-
-        if (n > 0) {
-            cs->bytes += n;
-            if (!cs->lowat && cs->bytes >= COPY_LOWAT_AFTER)
-                set_lowat(cs, true);
-            return n;
-        }
-        if (n < 0)
-            return n;
-        /* no whole row buffered: take what the socket has, then wait */
-        if (consumed) {
-            struct pollfd pfd = {.fd = cs->sock, .events = POLLIN};
-
-            if (poll(&pfd, 1, cs->lowat ? COPY_LOWAT_WAIT_MS : -1) < 0 && errno != EINTR)
-                return -2;
-        }
-        if (!PQconsumeInput(cs->conn))
-            return -2;
-        consumed = true;
-    }
-}
-
-/* Runs the task's COPY and streams its rows; the current batch (if any) is
- * left in *curp for the end batch. */
-static int copy_range(struct reader *rd, struct p2d_read_task *task, struct p2d_encoder *enc,
-                      struct p2d_batch **curp)
+/* One CopyData row: stops on a cancel, else put_row. */
+static int take_row(struct reader *rd, struct p2d_read_task *task, struct p2d_encoder *enc,
+                    struct p2d_batch **curp, const char *row, size_t n)
 {
     const struct p2d_reader_config *cfg = &rd->r->cfg;
-    struct p2d_read_result *res = &task->result;
-    struct copy_stream cs;
-    PGresult *pr;
-    char *row = NULL;
-    int n, rc = 0;
 
-    if (!rd->conn) {
-        rc = open_session(rd, &res->err);
+    if (cancelled(rd, task)) {
+        p2d_pg_error_set(&task->result.err, P2D_PG_OTHER, NULL,
+                         flag_set(cfg->stop) ? "stopped" : "load \"%s\" cancelled",
+                         task->load->label);
+        return P2D_ECANCEL; /* the caller closes the connection: ends the COPY */
+    }
+    return put_row(rd, task, enc, curp, row, n);
+}
+
+/* The COPY on a plain socket, parsed by copy_wire: rows straight from its
+ * buffer, no libpq call per row. */
+static int copy_rows_wire(struct reader *rd, struct p2d_read_task *task, struct p2d_encoder *enc,
+                          struct p2d_batch **curp)
+{
+    struct p2d_read_result *res = &task->result;
+    const char *row, *why;
+    size_t n;
+    int rc;
+
+    if (!rd->wire && !(rd->wire = p2d_copy_wire_create(0)))
+        return P2D_ENOMEM;
+    rc = p2d_copy_wire_start(rd->wire, rd->conn, task->copy_sql, &res->err);
+    if (rc != 0)
+        return rc;
+    while ((rc = p2d_copy_wire_next(rd->wire, &row, &n, &res->err)) == 1) {
+        rc = take_row(rd, task, enc, curp, row, n);
         if (rc != 0)
             return rc;
     }
-    if (p2d_throttle_acquire(cfg->qps, 1, cfg->stop) != 0)
-        return P2D_ECANCEL;
+    if (rc != 0)
+        return rc;
+    res->copy_rows = p2d_copy_wire_rows(rd->wire);
+    if ((why = p2d_copy_wire_must_close(rd->wire)) != NULL) {
+        P2D_DEBUG("reader", "reader %d closes its session: %s", rd->id, why);
+        close_session(rd); /* the next range reconnects */
+    }
+    return 0;
+}
+
+/* The COPY through libpq, for TLS and GSS connections (whose bytes only
+ * libpq can decrypt). */
+static int copy_rows_libpq(struct reader *rd, struct p2d_read_task *task, struct p2d_encoder *enc,
+                           struct p2d_batch **curp)
+{
+    struct p2d_read_result *res = &task->result;
+    PGresult *pr;
+    char *row = NULL;
+    int n, rc;
+
     if (!PQsendQuery(rd->conn, task->copy_sql)) {
         p2d_pg_error_from(rd->conn, NULL, "cannot send the COPY", &res->err);
         return P2D_ESOURCE;
@@ -485,17 +452,8 @@ static int copy_range(struct reader *rd, struct p2d_read_task *task, struct p2d_
         return P2D_ESOURCE;
     }
     PQclear(pr);
-    cs = (struct copy_stream){.conn = rd->conn, .sock = PQsocket(rd->conn)};
-    cs.own_wait = cs.sock >= 0 && !PQsslInUse(rd->conn) && !PQgssEncInUse(rd->conn);
-    while ((n = next_copy_row(&cs, &row)) > 0) {
-        if (cancelled(rd, task)) {
-            PQfreemem(row);
-            p2d_pg_error_set(&res->err, P2D_PG_OTHER, NULL,
-                             flag_set(cfg->stop) ? "stopped" : "load \"%s\" cancelled",
-                             task->load->label);
-            return P2D_ECANCEL; /* the caller closes the connection: ends the COPY */
-        }
-        rc = put_row(rd, task, enc, curp, row, n);
+    while ((n = PQgetCopyData(rd->conn, &row, 0)) > 0) {
+        rc = take_row(rd, task, enc, curp, row, (size_t)n);
         PQfreemem(row);
         if (rc != 0)
             return rc;
@@ -504,15 +462,7 @@ static int copy_range(struct reader *rd, struct p2d_read_task *task, struct p2d_
         p2d_pg_error_from(rd->conn, NULL, "COPY failed", &res->err);
         return P2D_ESOURCE;
     }
-    /* n == -1: the COPY ended; the server's verdict and row count follow,
-     * read by libpq's own waits, which must wake for a single byte */
-    if (cs.lowat)
-        set_lowat(&cs, false);
-    if (cs.lowat) {
-        p2d_pg_error_set(&res->err, P2D_PG_OTHER, NULL, "cannot reset SO_RCVLOWAT: %s",
-                         strerror(errno));
-        return P2D_ESOURCE;
-    }
+    /* n == -1: the COPY ended; the server's verdict and row count follow */
     pr = PQgetResult(rd->conn);
     if (PQresultStatus(pr) != PGRES_COMMAND_OK) {
         p2d_pg_error_from(rd->conn, pr, "COPY failed", &res->err);
@@ -523,6 +473,31 @@ static int copy_range(struct reader *rd, struct p2d_read_task *task, struct p2d_
     PQclear(pr);
     while ((pr = PQgetResult(rd->conn)) != NULL)
         PQclear(pr);
+    return 0;
+}
+
+/* Runs the task's COPY and streams its rows; the current batch (if any) is
+ * left in *curp for the end batch. */
+static int copy_range(struct reader *rd, struct p2d_read_task *task, struct p2d_encoder *enc,
+                      struct p2d_batch **curp)
+{
+    const struct p2d_reader_config *cfg = &rd->r->cfg;
+    struct p2d_read_result *res = &task->result;
+    int rc;
+
+    if (!rd->conn) {
+        rc = open_session(rd, &res->err);
+        if (rc != 0)
+            return rc;
+    }
+    if (p2d_throttle_acquire(cfg->qps, 1, cfg->stop) != 0)
+        return P2D_ECANCEL;
+    if (p2d_copy_wire_usable(rd->conn))
+        rc = copy_rows_wire(rd, task, enc, curp);
+    else
+        rc = copy_rows_libpq(rd, task, enc, curp);
+    if (rc != 0)
+        return rc;
     if (res->copy_rows != res->rows) {
         p2d_pg_error_set(&res->err, P2D_PG_OTHER, "this is a bug in pg2doris; report it",
                          "COPY of table \"%s\" reported %lld rows but %lld were decoded",
@@ -628,6 +603,8 @@ static void *reader_main(void *arg)
         PQclear(PQexec(rd->conn, "COMMIT"));
         close_session(rd);
     }
+    p2d_copy_wire_destroy(rd->wire);
+    rd->wire = NULL;
     free(rd->fields);
     rd->fields = NULL;
     return NULL;
