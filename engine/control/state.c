@@ -66,6 +66,7 @@ static const char schema_sql[] =
     " dest_table TEXT NOT NULL,"
     " model TEXT NOT NULL CHECK (model IN ('unique', 'duplicate')),"
     " schema_synced INTEGER NOT NULL DEFAULT 0,"
+    " guard TEXT NOT NULL DEFAULT '',"
     " UNIQUE (src_schema, src_table));"
     "CREATE TABLE ranges ("
     " table_id INTEGER NOT NULL REFERENCES tables (table_id),"
@@ -305,6 +306,7 @@ static int check_existing(struct p2d_state *st, const char *fingerprint, const c
         /* 1 -> 2: ranges.kind; every range of a version 1 plan reads rows */
         rc = exec(st, "ALTER TABLE ranges ADD COLUMN kind INTEGER NOT NULL DEFAULT 0 "
                       "CHECK (kind IN (0, 1));"
+                      "ALTER TABLE tables ADD COLUMN guard TEXT NOT NULL DEFAULT '';"
                       "UPDATE schema_version SET version = 2;");
         if (rc != 0)
             return rc;
@@ -643,7 +645,7 @@ int p2d_state_plan_save(struct p2d_state *st, const struct p2d_state_plan *plan)
         goto fail;
     }
     if (!(s = prep(st, "INSERT INTO tables (table_id, src_schema, src_table, dest_db, dest_table, "
-                       "model, schema_synced) VALUES (?, ?, ?, ?, ?, ?, ?)"))) {
+                       "model, schema_synced, guard) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"))) {
         rc = P2D_ESTATE;
         goto fail;
     }
@@ -664,6 +666,7 @@ int p2d_state_plan_save(struct p2d_state *st, const struct p2d_state_plan *plan)
         sqlite3_bind_text(s, 5, t->dest_table, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 6, model_names[t->model], -1, SQLITE_STATIC);
         sqlite3_bind_int(s, 7, t->schema_synced);
+        sqlite3_bind_text(s, 8, t->guard, -1, SQLITE_STATIC);
         if (sqlite3_step(s) != SQLITE_DONE) {
             rc = sqlerr(st, "save plan table");
             goto fail;
@@ -782,8 +785,12 @@ int p2d_state_plan_load(struct p2d_state *st, struct p2d_state_plan *plan)
 
     OWNED(st);
     memset(plan, 0, sizeof(*plan));
-    if (!(s = prep(st, "SELECT table_id, src_schema, src_table, dest_db, dest_table, model, "
-                       "schema_synced FROM tables ORDER BY table_id")))
+    if (!(s = prep(st, st->version >= 2 ? "SELECT table_id, src_schema, src_table, dest_db, "
+                                          "dest_table, model, schema_synced, guard FROM tables "
+                                          "ORDER BY table_id"
+                                        : "SELECT table_id, src_schema, src_table, dest_db, "
+                                          "dest_table, model, schema_synced, '' FROM tables "
+                                          "ORDER BY table_id")))
         return P2D_ESTATE;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         struct p2d_state_table *nv =
@@ -809,6 +816,7 @@ int p2d_state_plan_load(struct p2d_state *st, struct p2d_state_plan *plan)
         t->model =
             model && strcmp(model, "duplicate") == 0 ? P2D_STATE_DUPLICATE : P2D_STATE_UNIQUE;
         t->schema_synced = sqlite3_column_int(s, 6) != 0;
+        copy_col(s, 7, t->guard, sizeof(t->guard));
     }
     if (step != SQLITE_DONE) {
         rc = sqlerr(st, "read plan tables");
@@ -950,21 +958,37 @@ int p2d_state_range_reopen(struct p2d_state *st, int64_t table_id, int64_t range
     int rc;
 
     OWNED(st);
+    if ((rc = begin(st)) != 0)
+        return rc;
     if (!(s = prep(st, "UPDATE ranges SET status = 'PLANNED', label_prefix = ?, rows = 0, "
-                       "bytes = 0, updated = ? WHERE table_id = ? AND range_id = ? AND kind = 1")))
-        return P2D_ESTATE;
+                       "bytes = 0, updated = ? WHERE table_id = ? AND range_id = ?"))) {
+        rc = P2D_ESTATE;
+        goto fail;
+    }
     sqlite3_bind_text(s, 1, label_prefix, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, now());
     sqlite3_bind_int64(s, 3, table_id);
     sqlite3_bind_int64(s, 4, range_id);
     if ((rc = run(st, s, "reopen range")) != 0)
-        return rc;
+        goto fail;
     if (sqlite3_changes(st->db) != 1) {
-        seterr(st, "range %" PRId64 " of table %" PRId64 " is not a changes range of the plan",
-               range_id, table_id);
-        return P2D_EINVAL;
+        seterr(st, "range %" PRId64 " of table %" PRId64 " is not in the plan", range_id, table_id);
+        rc = P2D_EINVAL;
+        goto fail;
     }
-    return 0;
+    /* the old labels' loads are superseded: a DONE needs only the new one */
+    if (!(s = prep(st, "DELETE FROM loads WHERE table_id = ? AND range_id = ? AND "
+                       "status <> 'DONE'"))) {
+        rc = P2D_ESTATE;
+        goto fail;
+    }
+    sqlite3_bind_int64(s, 1, table_id);
+    sqlite3_bind_int64(s, 2, range_id);
+    if ((rc = run(st, s, "forget superseded loads")) == 0 && (rc = commit(st)) == 0)
+        return 0;
+fail:
+    rollback(st);
+    return rc;
 }
 
 int p2d_state_unfinished_ranges(struct p2d_state *st, struct p2d_state_range **ranges, size_t *n)

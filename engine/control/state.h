@@ -79,6 +79,10 @@ struct p2d_state_table {
     char dest_table[256];
     enum p2d_state_model model;
     bool schema_synced;
+    /* ctid-split tables: "<md5 of the leaves' oid:relfilenode>:<cut xmin>",
+     * what a resumed run checks before it trusts the done block ranges
+     * (see engine/README.md, "Resume after a crash"); "" otherwise */
+    char guard[64];
 };
 
 struct p2d_state_range {
@@ -194,11 +198,13 @@ int p2d_state_range_set(struct p2d_state *st, int64_t table_id, int64_t range_id
     __attribute__((warn_unused_result));
 
 /*
- * Gives a CHANGES range a new label prefix and sets it PLANNED, whatever
- * its status: a resumed run must read the table's changes under its own
- * snapshot, and a label Doris may have committed under an older one cannot
- * be reused. Rows and bytes go back to 0. P2D_EINVAL for a ROWS range or an
- * unknown one.
+ * Gives a range a new label prefix and sets it PLANNED, whatever its
+ * status: a resumed run must read it under its own snapshot (a CHANGES
+ * range; any range of a table rewritten since the first cut), and a label
+ * Doris may have committed under an older one cannot be reused. Rows and
+ * bytes go back to 0; the range's loads not DONE (older labels, never to be
+ * confirmed now) are forgotten, so that the new label alone decides its
+ * DONE. P2D_EINVAL for an unknown range.
  */
 int p2d_state_range_reopen(struct p2d_state *st, int64_t table_id, int64_t range_id,
                            const char *label_prefix) __attribute__((warn_unused_result));

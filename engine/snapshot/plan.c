@@ -755,10 +755,13 @@ static int plan_ctid(struct p2d_plan *plan, const struct leaf *l, size_t nranges
     }
     /* A row that a later snapshot finds in another block range than the
      * first cut did: see P2D_PLAN_M_CHANGES. xmin is the raw inserting xid
-     * (kept by freezing); age() compares xids in wraparound order. */
+     * (kept by freezing); age() compares xids in wraparound order, from the
+     * reader's next xid, so a visible row's age is at least 1: a raw xmin
+     * more than 2^31 old (a long frozen row) has a negative one. */
     if (rc == 0 && n > 0 && l->o->changed_since) {
         p2d_buf_reset(&pred);
-        rc = p2d_pg_appendf(&pred, "age(xmin) <= age('%" PRIu32 "'::xid)", l->o->changed_since_xid);
+        rc = p2d_pg_appendf(&pred, "age(xmin) BETWEEN 1 AND age('%" PRIu32 "'::xid)",
+                            l->o->changed_since_xid);
         if (rc == 0)
             rc = add_range(plan, l, (char *)pred.data, 0, P2D_PLAN_M_CHANGES, err);
         else

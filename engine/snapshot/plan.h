@@ -58,8 +58,9 @@ enum p2d_plan_method {
     P2D_PLAN_M_CTID,
     /*
      * Not a part of the table: the rows of a leaf split by ctid that were
-     * inserted or updated since the first cut (`age(xmin) <= age(X)`, X the
-     * cut snapshot's xmin: a superset of what that snapshot could not see).
+     * inserted or updated since the first cut (`age(xmin) BETWEEN 1 AND
+     * age(X)`, X the cut snapshot's xmin: a superset of what that snapshot
+     * could not see).
      * Its est_rows is 0. A resumed run reads the unfinished ctid ranges
      * under a new snapshot; a row updated in the gap may have moved into a
      * block range that is already done, and only this range finds it.

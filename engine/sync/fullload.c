@@ -384,6 +384,43 @@ static int64_t rows_per_range_for(const struct p2d_job *job, const struct p2d_ta
     return 0; /* planner default */
 }
 
+/* The layout half of a guard (see struct p2d_state_table): an md5 over the
+ * table's leaves and their relfilenodes, which VACUUM FULL, CLUSTER and
+ * table rewrites change. conn must hold the table's lock. */
+static int table_layout(PGconn *conn, const struct fl_table *t, char *out, size_t outlen)
+{
+    struct p2d_buf sql, qn;
+    struct p2d_pg_error e;
+    int rc;
+
+    p2d_buf_init(&sql, 0);
+    p2d_buf_init(&qn, 0);
+    rc = p2d_pg_append_qualified(conn, &qn, t->cat->schema, t->cat->name);
+    /* pg_partition_tree lists nothing for a table that is not partitioned */
+    if (rc == 0)
+        rc = p2d_pg_appendf(&sql, "WITH t(r) AS (SELECT ");
+    if (rc == 0)
+        rc = p2d_pg_append_literal(conn, &sql, (const char *)qn.data);
+    if (rc == 0)
+        rc = p2d_pg_appendf(&sql, "::regclass) SELECT md5(string_agg(c.oid::text || ':' || "
+                                  "pg_relation_filenode(c.oid)::text, ',' ORDER BY c.oid)) "
+                                  "FROM pg_class c, t WHERE c.relkind = 'r' AND (c.oid = t.r OR "
+                                  "c.oid IN (SELECT relid FROM pg_partition_tree(t.r)))");
+    if (rc == 0) {
+        rc = p2d_pg_query_value(conn, (const char *)sql.data, "cannot read the table's layout", out,
+                                outlen, NULL, &e);
+        if (rc == 0 && !out[0]) {
+            p2d_pg_error_set(&e, P2D_PG_OTHER, NULL, "no heap relation found for \"%s\"", t->name);
+            rc = P2D_ESOURCE;
+        }
+        if (rc != 0)
+            log_pg_error("cannot check the table's layout", &e);
+    }
+    p2d_buf_fini(&qn);
+    p2d_buf_fini(&sql);
+    return rc;
+}
+
 /* The cut snapshot's xmin as a 32-bit xid (the holder is inside it), for
  * the CHANGES ranges of ctid-split tables; none before PostgreSQL 14, where
  * tables are never split by ctid. */
@@ -449,7 +486,11 @@ static int plan_and_save(struct fl *fl)
             .range_multiple = fl->job->rows_per_range > 0
                                   ? 0
                                   : (size_t)(fl->job->readers > 0 ? fl->job->readers : 1),
-            .strategy = fl->job->split_by == P2D_SPLIT_KEY ? P2D_PLAN_KEY : P2D_PLAN_AUTO,
+            /* a Duplicate table gets no CHANGES range: keep its rows in
+             * key ranges when it has a key (see engine/README.md) */
+            .strategy = fl->job->split_by == P2D_SPLIT_KEY || t->ddl->model == P2D_MODEL_DUPLICATE
+                            ? P2D_PLAN_KEY
+                            : P2D_PLAN_AUTO,
             /* Duplicate tables would get a second copy of changed rows */
             .changed_since = have_xmin && t->ddl->model != P2D_MODEL_DUPLICATE,
             .changed_since_xid = cut_xmin,
@@ -502,6 +543,13 @@ static int plan_and_save(struct fl *fl)
             sr->kind =
                 plan.ranges[r].method == P2D_PLAN_M_CHANGES ? P2D_RANGE_CHANGES : P2D_RANGE_ROWS;
             nrows_ranges += sr->kind == P2D_RANGE_ROWS;
+        }
+        if (first[i + 1] - first[i] > nrows_ranges) {
+            char layout[40];
+
+            if ((rc = table_layout(holder, t, layout, sizeof(layout))) != 0)
+                goto out;
+            snprintf(stt->guard, sizeof(stt->guard), "%s:%" PRIu32, layout, cut_xmin);
         }
         P2D_INFO(MOD, "planned %zu %s range%s for \"%s\" (about %lld rows)", nrows_ranges,
                  first[i + 1] - first[i] > nrows_ranges ? "ctid" : "key",
@@ -1282,40 +1330,98 @@ static void log_rereads(struct fl *fl)
     }
 }
 
-/*
- * A resumed run reads the unfinished ranges under a new snapshot. A row
- * of a ctid-split table updated in the gap may have moved from an
- * unfinished block range into a done one, where neither snapshot's read
- * finds it; the table's CHANGES range (rows inserted or updated since the
- * first cut) is read again with them, under a new label. Its rows upsert
- * over what the done ranges loaded.
- */
-static int reopen_changes(struct fl *fl)
+/* Sets range i PLANNED under a new label (a label per read: attempts
+ * counts the reads so far), keeping the table's counters as load_plan set
+ * them up. */
+static int reopen_range(struct fl *fl, size_t i)
 {
-    for (size_t i = 0; i < fl->nranges; i++) {
-        struct fl_range *r = &fl->ranges[i];
-        const struct p2d_state_range *sr = &fl->plan.ranges[i];
-        bool unfinished = false;
+    struct fl_range *r = &fl->ranges[i];
+    const struct p2d_state_range *sr = &fl->plan.ranges[i];
 
-        if (r->kind != P2D_RANGE_CHANGES)
+    p2d_streamload_label(fl->job_id, r->t->ddl->table, r->range_id, sr->attempts + 1, r->load.label,
+                         sizeof(r->load.label));
+    if (p2d_state_range_reopen(fl->st, r->t->table_id, r->range_id, r->load.label) != 0) {
+        P2D_ERROR(MOD, "%s", p2d_state_errmsg(fl->st));
+        return P2D_EXIT_STATE;
+    }
+    if (r->status == P2D_RANGE_DONE && r->kind == P2D_RANGE_CHANGES) {
+        r->t->nranges++; /* not counted while DONE (load_plan) */
+    } else if (r->status == P2D_RANGE_DONE) {
+        r->t->ndone_before--;
+        r->t->rows_before -= sr->rows;
+    }
+    r->status = P2D_RANGE_PLANNED;
+    return P2D_EXIT_OK;
+}
+
+/*
+ * A resumed run reads the unfinished ranges under a new snapshot (conn,
+ * the holder, is in it and holds the tables' locks). For a table split by
+ * ctid that is not enough:
+ *   - a row updated in the gap may have moved from an unfinished block
+ *     range into a done one, where neither snapshot's read finds it: the
+ *     table's CHANGES range (rows inserted or updated since the first cut)
+ *     is read again with them, under a new label;
+ *   - after a rewrite (VACUUM FULL, CLUSTER, ALTER TABLE ... TYPE) the
+ *     blocks hold other rows with their old xmin, and after 2^30 xids the
+ *     CHANGES range's age() test is near wrapping: every range of the
+ *     table is read again.
+ * The rows read again upsert over what the done ranges loaded.
+ */
+static int reopen_for_resume(struct fl *fl, PGconn *conn)
+{
+    for (size_t k = 0; k < fl->plan.ntables; k++) {
+        const struct p2d_state_table *stt = &fl->plan.tables[k];
+        const char *colon = strrchr(stt->guard, ':');
+        char layout[64], age[32], sql[96];
+        struct fl_table *t = NULL;
+        bool unfinished = false, whole;
+        struct p2d_pg_error e;
+        int code;
+
+        for (size_t i = 0; i < fl->nranges; i++)
+            if (fl->ranges[i].t->table_id == stt->table_id) {
+                t = fl->ranges[i].t;
+                unfinished = unfinished || (fl->ranges[i].kind == P2D_RANGE_ROWS &&
+                                            fl->ranges[i].status != P2D_RANGE_DONE);
+            }
+        if (!t || !unfinished || !colon)
             continue;
-        for (size_t k = 0; k < fl->nranges && !unfinished; k++)
-            unfinished = fl->ranges[k].t == r->t && fl->ranges[k].kind == P2D_RANGE_ROWS &&
-                         fl->ranges[k].status != P2D_RANGE_DONE;
-        if (!unfinished)
-            continue;
-        /* attempts counts the reads so far: a label per read */
-        p2d_streamload_label(fl->job_id, r->t->ddl->table, r->range_id, sr->attempts + 1,
-                             r->load.label, sizeof(r->load.label));
-        if (p2d_state_range_reopen(fl->st, r->t->table_id, r->range_id, r->load.label) != 0) {
-            P2D_ERROR(MOD, "%s", p2d_state_errmsg(fl->st));
-            return P2D_EXIT_STATE;
+        snprintf(sql, sizeof(sql), "SELECT age('%s'::xid)", colon + 1);
+        if (table_layout(conn, t, layout, sizeof(layout)) != 0)
+            return P2D_EXIT_SOURCE;
+        if (p2d_pg_query_value(conn, sql, "cannot read the cut's age", age, sizeof(age), NULL,
+                               &e) != 0) {
+            log_pg_error("cannot check the table's layout", &e);
+            return p2d_pg_error_exit_code(&e);
         }
-        if (r->status == P2D_RANGE_DONE)
-            r->t->nranges++; /* see load_plan */
-        r->status = P2D_RANGE_PLANNED;
-        P2D_INFO(MOD, "re-reading rows of \"%s\" changed since the first snapshot (range %lld)",
-                 r->t->name, (long long)r->range_id);
+        whole = strncmp(stt->guard, layout, (size_t)(colon - stt->guard)) != 0 ||
+                strlen(layout) != (size_t)(colon - stt->guard);
+        if (whole)
+            P2D_WARN(MOD,
+                     "\"%s\" was rewritten since the first snapshot (VACUUM FULL, CLUSTER or "
+                     "ALTER TABLE): its block ranges hold other rows now, so all of it is read "
+                     "again",
+                     t->name);
+        else if (strtoll(age, NULL, 10) < 0 || strtoll(age, NULL, 10) > (1LL << 30)) {
+            whole = true;
+            P2D_WARN(MOD,
+                     "%s transactions ran since the first snapshot of \"%s\": too many to find "
+                     "its changed rows by xmin, so all of it is read again",
+                     age, t->name);
+        }
+        for (size_t i = 0; i < fl->nranges; i++) {
+            struct fl_range *r = &fl->ranges[i];
+
+            if (r->t != t || (!whole && r->kind != P2D_RANGE_CHANGES))
+                continue;
+            if ((code = reopen_range(fl, i)) != P2D_EXIT_OK)
+                return code;
+            if (r->kind == P2D_RANGE_CHANGES)
+                P2D_INFO(MOD,
+                         "re-reading rows of \"%s\" changed since the first snapshot (range %lld)",
+                         t->name, (long long)r->range_id);
+        }
     }
     return P2D_EXIT_OK;
 }
@@ -1367,9 +1473,6 @@ static int run_full(struct fl *fl)
                  (long long)counts[P2D_RANGE_DONE], (long long)(counts[0] + counts[1] + counts[2]),
                  (long long)(counts[P2D_RANGE_PLANNED] + counts[P2D_RANGE_RUNNING]));
         log_rereads(fl);
-        code = reopen_changes(fl);
-        if (code != P2D_EXIT_OK)
-            return code;
     }
     /* A slot left by a killed run holds a snapshot nobody can import any
      * more. Without incremental: drop it and make a new cut. With it, the
@@ -1427,6 +1530,11 @@ static int run_full(struct fl *fl)
                    : rc == P2D_ENOMEM ? P2D_EXIT_INTERNAL
                                       : P2D_EXIT_STATE;
         code = load_plan(fl);
+        if (code != P2D_EXIT_OK)
+            return code;
+    }
+    if (saved) {
+        code = reopen_for_resume(fl, p2d_slot_holder(fl->slot));
         if (code != P2D_EXIT_OK)
             return code;
     }

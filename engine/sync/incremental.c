@@ -646,7 +646,7 @@ static void seal_table(struct inc *s, struct inc_table *t)
         seq = p2d_fnv1a64(seq, l->body.columns, strlen(l->body.columns));
         seq = p2d_fnv1a64(seq, l->body.data, l->body.len);
         seq &= INT64_MAX;
-        if (seq == 0) /* full-load labels end in _0 */
+        if (seq == 0) /* full-load labels end in their read count, _0 first */
             seq = 1;
         p2d_streamload_label(s->o->job_id, t->ddl->table, (int64_t)(l->body.first_lsn & INT64_MAX),
                              (int64_t)seq, l->load.label, sizeof(l->load.label));

@@ -274,9 +274,14 @@ static void test_changes_and_upgrade(void)
 
     plan_of(&plan, tables, ranges, 3);
     ranges[2].kind = P2D_RANGE_CHANGES; /* table 1, range 2 */
+    snprintf(tables[0].guard, sizeof(tables[0].guard), "0123abcd:4242");
     T_EQ_INT(p2d_state_plan_save(st, &plan), 0);
     T_EQ_INT(p2d_state_plan_load(st, &loaded), 0);
     T_EQ_INT(loaded.nranges, 3);
+    if (loaded.ntables == 2) {
+        T_EQ_STR(loaded.tables[0].guard, "0123abcd:4242");
+        T_EQ_STR(loaded.tables[1].guard, "");
+    }
     if (loaded.nranges == 3) {
         T_EQ_INT(loaded.ranges[1].range_id, 2);
         T_EQ_INT(loaded.ranges[1].kind, P2D_RANGE_CHANGES);
@@ -286,14 +291,29 @@ static void test_changes_and_upgrade(void)
     }
     p2d_state_plan_free(&loaded);
     T_EQ_INT(p2d_state_range_reopen(st, 1, 2, "p2d-t1-r2-g1"), 0);
-    T_EQ_INT(p2d_state_range_reopen(st, 1, 1, "x"), P2D_EINVAL);
-    T_HAS_STR(p2d_state_errmsg(st), "range 1 of table 1 is not a changes range of the plan");
+    T_EQ_INT(p2d_state_range_reopen(st, 1, 9, "x"), P2D_EINVAL);
+    T_HAS_STR(p2d_state_errmsg(st), "range 9 of table 1 is not in the plan");
     T_EQ_INT(p2d_state_range_set(st, 1, 2, P2D_RANGE_RUNNING, 0, 0), 0);
+    {
+        /* killed with the load sent, then reopened under a new label: the
+         * old label's load must not keep the range from DONE */
+        bool done_before = true;
+
+        T_EQ_INT(p2d_state_load_record(st, "p2d-t1-r2-g1", 1, 2, &done_before), 0);
+        T_CHECK(!done_before);
+        T_EQ_INT(p2d_state_range_reopen(st, 1, 2, "p2d-t1-r2-g2"), 0);
+        T_EQ_INT(p2d_state_range_set(st, 1, 2, P2D_RANGE_RUNNING, 0, 0), 0);
+        T_EQ_INT(p2d_state_load_record(st, "p2d-t1-r2-g2", 1, 2, &done_before), 0);
+        T_EQ_INT(p2d_state_load_finish(st, "p2d-t1-r2-g2", P2D_LOAD_STATUS_DONE, 7, 10, NULL), 0);
+        T_EQ_INT(p2d_state_range_set(st, 1, 2, P2D_RANGE_DONE, 10, 100), 0);
+        T_EQ_INT(p2d_state_range_reopen(st, 1, 2, "p2d-t1-r2-g3"), 0);
+        T_EQ_INT(p2d_state_range_set(st, 1, 2, P2D_RANGE_RUNNING, 0, 0), 0);
+    }
     T_EQ_INT(p2d_state_plan_load(st, &loaded), 0);
     if (loaded.nranges == 3) {
-        T_EQ_STR(loaded.ranges[1].label_prefix, "p2d-t1-r2-g1");
+        T_EQ_STR(loaded.ranges[1].label_prefix, "p2d-t1-r2-g3");
         T_EQ_INT(loaded.ranges[1].status, P2D_RANGE_RUNNING);
-        T_EQ_INT(loaded.ranges[1].attempts, 1);
+        T_EQ_INT(loaded.ranges[1].attempts, 3);
     }
     p2d_state_plan_free(&loaded);
     p2d_state_close(st);
@@ -308,6 +328,9 @@ static void test_changes_and_upgrade(void)
                               "CREATE TABLE r1 AS SELECT table_id, range_id, predicate, "
                               "label_prefix, status, rows, bytes, attempts, updated FROM ranges;"
                               "DROP TABLE ranges; ALTER TABLE r1 RENAME TO ranges;"
+                              "CREATE TABLE t1 AS SELECT table_id, src_schema, src_table, "
+                              "dest_db, dest_table, model, schema_synced FROM tables;"
+                              "DROP TABLE tables; ALTER TABLE t1 RENAME TO tables;"
                               "UPDATE schema_version SET version = 1",
                               NULL, NULL, &msg),
                  SQLITE_OK);
@@ -327,7 +350,6 @@ static void test_changes_and_upgrade(void)
     if (loaded.nranges == 3)
         T_EQ_INT(loaded.ranges[1].kind, P2D_RANGE_ROWS);
     p2d_state_plan_free(&loaded);
-    T_EQ_INT(p2d_state_range_reopen(st, 1, 2, "y"), P2D_EINVAL);
     p2d_state_close(st);
     {
         char *v = t_sh("sqlite3 %s/state.db 'SELECT version FROM schema_version' 2>/dev/null || "
