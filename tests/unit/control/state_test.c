@@ -352,12 +352,17 @@ static void test_changes_and_upgrade(void)
     p2d_state_plan_free(&loaded);
     p2d_state_close(st);
     {
-        char *v = t_sh("sqlite3 %s/state.db 'SELECT version FROM schema_version' 2>/dev/null || "
-                       "echo 2",
-                       dir);
+        char path[1024];
+        sqlite3_stmt *q = NULL;
 
-        T_EQ_STR(v, "2");
-        free(v);
+        snprintf(path, sizeof(path), "%.900s/state.db", dir);
+        T_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+        T_EQ_INT(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &q, NULL),
+                 SQLITE_OK);
+        T_EQ_INT(sqlite3_step(q), SQLITE_ROW);
+        T_EQ_INT(sqlite3_column_int(q, 0), 2);
+        sqlite3_finalize(q);
+        sqlite3_close(db);
     }
 }
 
