@@ -248,8 +248,9 @@ struct leaf {
     char regclass[1200]; /* the qname as a quoted literal, for ::regclass */
     char relkind;
     bool heap;
-    int64_t rows;  /* estimate */
-    int64_t bytes; /* pg_table_size */
+    bool partition; /* a leaf of a partitioned table, not the table itself */
+    int64_t rows;   /* estimate */
+    int64_t bytes;  /* pg_table_size */
     uint64_t blocks;
     /* key */
     bool key_ok; /* every key column present and NOT NULL */
@@ -725,6 +726,20 @@ static int plan_int_steps(PGconn *conn, struct p2d_plan *plan, const struct leaf
     return rc;
 }
 
+/* A row that a later snapshot finds in another block range, or another
+ * partition, than the first cut did: see P2D_PLAN_M_CHANGES. xmin is the
+ * raw inserting xid (kept by freezing); age() compares xids in wraparound
+ * order, from the reader's next xid, so a visible row's age is at least 1:
+ * a raw xmin more than 2^31 old (a long frozen row) has a negative one. */
+static int add_changes(struct p2d_plan *plan, const struct leaf *l, struct p2d_pg_error *err)
+{
+    char pred[96];
+
+    snprintf(pred, sizeof(pred), "age(xmin) BETWEEN 1 AND age('%" PRIu32 "'::xid)",
+             l->o->changed_since_xid);
+    return add_range(plan, l, pred, 0, P2D_PLAN_M_CHANGES, err);
+}
+
 static int plan_ctid(struct p2d_plan *plan, const struct leaf *l, size_t nranges,
                      struct p2d_pg_error *err)
 {
@@ -753,20 +768,8 @@ static int plan_ctid(struct p2d_plan *plan, const struct leaf *l, size_t nranges
         rc =
             add_range(plan, l, (char *)pred.data, est, n ? P2D_PLAN_M_CTID : P2D_PLAN_M_WHOLE, err);
     }
-    /* A row that a later snapshot finds in another block range than the
-     * first cut did: see P2D_PLAN_M_CHANGES. xmin is the raw inserting xid
-     * (kept by freezing); age() compares xids in wraparound order, from the
-     * reader's next xid, so a visible row's age is at least 1: a raw xmin
-     * more than 2^31 old (a long frozen row) has a negative one. */
-    if (rc == 0 && n > 0 && l->o->changed_since) {
-        p2d_buf_reset(&pred);
-        rc = p2d_pg_appendf(&pred, "age(xmin) BETWEEN 1 AND age('%" PRIu32 "'::xid)",
-                            l->o->changed_since_xid);
-        if (rc == 0)
-            rc = add_range(plan, l, (char *)pred.data, 0, P2D_PLAN_M_CHANGES, err);
-        else
-            rc = oom(err);
-    }
+    if (rc == 0 && (n > 0 || l->partition) && l->o->changed_since)
+        rc = add_changes(plan, l, err);
     p2d_buf_fini(&pred);
     free(cuts);
     return rc;
@@ -829,8 +832,15 @@ static int plan_leaf(PGconn *conn, struct p2d_plan *plan, struct leaf *l, struct
                                    o->max_ranges ? o->max_ranges : P2D_PLAN_DEFAULT_MAX_RANGES,
                                    o->range_multiple);
     ctid_ok = PQserverVersion(conn) >= 140000 && l->heap;
-    if (nranges <= 1 || o->strategy == P2D_PLAN_WHOLE)
-        return add_range(plan, l, "true", l->rows, P2D_PLAN_M_WHOLE, err);
+    if (nranges <= 1 || o->strategy == P2D_PLAN_WHOLE) {
+        rc = add_range(plan, l, "true", l->rows, P2D_PLAN_M_WHOLE, err);
+        /* an UPDATE of the partition key moves a row into another leaf,
+         * which may be done: each heap leaf of a partitioned table gets
+         * its CHANGES range (the table has one resume check for all) */
+        if (rc == 0 && l->partition && ctid_ok && o->changed_since && o->strategy != P2D_PLAN_KEY)
+            rc = add_changes(plan, l, err);
+        return rc;
+    }
     if (ctid_ok && (o->strategy != P2D_PLAN_KEY || !l->key_ok))
         return plan_ctid(plan, l, nranges, err);
     if (!l->key_ok) /* before 14 a ctid range reads the whole table (§7.3): one reader */
@@ -941,6 +951,7 @@ int p2d_plan_table(PGconn *conn, const struct p2d_plan_opts *o, struct p2d_plan 
         memset(&l, 0, sizeof(l));
         l.o = o;
         rc = leaf_names(conn, &l, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), err);
+        l.partition = rc == 0 && strcmp(l.qname, root.qname) != 0;
         if (rc == 0)
             rc = plan_leaf(conn, plan, &l, err);
         if (rc == 0) {

@@ -83,7 +83,8 @@ struct p2d_plan_opts {
     size_t range_multiple;   /* a leaf split at all gets a multiple of this many
                                 ranges (the readers: none idles at the end); 0: any */
     enum p2d_plan_strategy strategy;
-    /* Add a P2D_PLAN_M_CHANGES range after each leaf split by ctid, for
+    /* Add a P2D_PLAN_M_CHANGES range after each leaf split by ctid, and
+     * after every heap leaf of a partitioned table unless split by key, for
      * rows changed since the snapshot whose xmin is changed_since_xid. */
     bool changed_since;
     uint32_t changed_since_xid;

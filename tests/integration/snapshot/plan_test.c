@@ -174,12 +174,17 @@ static void check_changes(PGconn *holder)
         const char *table;
         const char *const *keys;
         enum p2d_plan_strategy strategy;
-        size_t nchanges;   /* CHANGES ranges: one per leaf split by ctid */
+        size_t nchanges;   /* CHANGES ranges: one per leaf split by ctid or partition */
         long long changed; /* rows they read after the cut, together */
+        int64_t rows_per_range;
     } cases[] = {
-        {"int_pk", k_id, P2D_PLAN_AUTO, 1, 500}, {"skewed", k_id, P2D_PLAN_AUTO, 1, 5500},
-        {"nokey", NULL, P2D_PLAN_AUTO, 1, 3000}, {"int_pk", k_id, P2D_PLAN_KEY, 0, 0},
-        {"parted", NULL, P2D_PLAN_AUTO, 4, 500},
+        {"int_pk", k_id, P2D_PLAN_AUTO, 1, 500, 1000},
+        {"skewed", k_id, P2D_PLAN_AUTO, 1, 5500, 1000},
+        {"nokey", NULL, P2D_PLAN_AUTO, 1, 3000, 1000},
+        {"int_pk", k_id, P2D_PLAN_KEY, 0, 0, 1000},
+        {"int_pk", k_id, P2D_PLAN_AUTO, 0, 0, 1000000}, /* one range: read again whole */
+        {"parted", NULL, P2D_PLAN_AUTO, 4, 500, 1000},
+        {"parted", NULL, P2D_PLAN_AUTO, 4, 500, 1000000}, /* leaves not split */
     };
     struct p2d_pg_error e;
 
@@ -188,7 +193,7 @@ static void check_changes(PGconn *holder)
                                   .table = cases[i].table,
                                   .key_columns = cases[i].keys,
                                   .nkeys = cases[i].keys ? 1 : 0,
-                                  .rows_per_range = 1000,
+                                  .rows_per_range = cases[i].rows_per_range,
                                   .strategy = cases[i].strategy,
                                   .changed_since = true};
         char v[32];
@@ -211,7 +216,9 @@ static void check_changes(PGconn *holder)
             if (plan.ranges[r].method != P2D_PLAN_M_CHANGES)
                 continue;
             nchanges++;
-            T_CHECK(last_of_leaf && r > 0 && plan.ranges[r - 1].method == P2D_PLAN_M_CTID);
+            T_CHECK(last_of_leaf && r > 0 &&
+                    (plan.ranges[r - 1].method == P2D_PLAN_M_CTID ||
+                     plan.ranges[r - 1].method == P2D_PLAN_M_WHOLE));
             changed += copy_rows(admin, plan.ranges[r].copy_sql); /* outside the snapshot */
         }
         if (nchanges != cases[i].nchanges || changed != cases[i].changed)
