@@ -454,6 +454,22 @@ int p2d_copy_wire_next(struct p2d_copy_wire *w, const char **row, size_t *len,
     return next_slow(w, row, len, err);
 }
 
+size_t p2d_copy_wire_following(const struct p2d_copy_wire *w, const uint8_t **bytes)
+{
+    *bytes = w->buf + w->rd;
+    return w->state == W_COPYING ? w->wr - w->rd : 0;
+}
+
+void p2d_copy_wire_skip(struct p2d_copy_wire *w, size_t n)
+{
+    w->rd += n;
+    w->copied += (long long)n; /* headers included: the mark is a rough one */
+    if (!w->lowat_done && w->copied >= P2D_COPY_WIRE_LOWAT_AFTER) {
+        w->lowat_done = true;
+        set_lowat(w, true);
+    }
+}
+
 bool p2d_copy_wire_usable(PGconn *conn)
 {
     return conn && PQsocket(conn) >= 0 && !PQsslInUse(conn) && !PQgssEncInUse(conn);

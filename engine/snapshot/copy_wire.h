@@ -115,6 +115,19 @@ int p2d_copy_wire_start(struct p2d_copy_wire *w, PGconn *conn, const char *sql,
 int p2d_copy_wire_next(struct p2d_copy_wire *w, const char **row, size_t *len,
                        struct p2d_pg_error *err) __attribute__((warn_unused_result));
 
+/*
+ * After next() returned a row: the bytes received behind it and not parsed
+ * yet, unchanged ([*bytes, *bytes + return value): whole CopyData messages
+ * first, often many, then whatever follows), so that a caller may take a
+ * run of rows in one pass (p2d_encode_copy_rows). Valid until the next
+ * call on w; 0 when nothing waits.
+ */
+size_t p2d_copy_wire_following(const struct p2d_copy_wire *w, const uint8_t **bytes);
+
+/* Consumes the first n bytes of p2d_copy_wire_following(): whole CopyData
+ * messages, nothing else. */
+void p2d_copy_wire_skip(struct p2d_copy_wire *w, size_t n);
+
 /* n of the server's "COPY n" once next() returned 0; -1 before, or when the
  * command tag was something else. */
 long long p2d_copy_wire_rows(const struct p2d_copy_wire *w);

@@ -386,23 +386,70 @@ static int put_row(struct reader *rd, struct p2d_read_task *task, struct p2d_enc
     return rc;
 }
 
+/* P2D_ECANCEL with the reason when the sync stops or the task's load was
+ * cancelled (the caller closes the connection: that ends the COPY), else 0. */
+static int check_cancel(struct reader *rd, struct p2d_read_task *task)
+{
+    if (!cancelled(rd, task))
+        return 0;
+    p2d_pg_error_set(&task->result.err, P2D_PG_OTHER, NULL,
+                     flag_set(rd->r->cfg.stop) ? "stopped" : "load \"%s\" cancelled",
+                     task->load->label);
+    return P2D_ECANCEL;
+}
+
 /* One CopyData row: stops on a cancel, else put_row. */
 static int take_row(struct reader *rd, struct p2d_read_task *task, struct p2d_encoder *enc,
                     struct p2d_batch **curp, const char *row, size_t n)
 {
-    const struct p2d_reader_config *cfg = &rd->r->cfg;
+    int rc = check_cancel(rd, task);
 
-    if (cancelled(rd, task)) {
-        p2d_pg_error_set(&task->result.err, P2D_PG_OTHER, NULL,
-                         flag_set(cfg->stop) ? "stopped" : "load \"%s\" cancelled",
-                         task->load->label);
-        return P2D_ECANCEL; /* the caller closes the connection: ends the COPY */
+    return rc != 0 ? rc : put_row(rd, task, enc, curp, row, n);
+}
+
+/*
+ * The rows waiting behind the one take_row just had, in one pass
+ * (p2d_encode_copy_rows: no call per row), batch by batch, up to the first
+ * row that needs put_row's general path or the end of what was received;
+ * copy_wire's next() then goes on from there.
+ */
+static int take_run(struct reader *rd, struct p2d_read_task *task, struct p2d_encoder *enc,
+                    struct p2d_batch **curp)
+{
+    struct p2d_read_result *res = &task->result;
+    const uint8_t *msgs;
+    size_t len = p2d_copy_wire_following(rd->wire, &msgs), at = 0;
+
+    while (len - at >= 5) {
+        struct p2d_batch *b;
+        struct p2d_buf out;
+        enum p2d_copy_run_stop stop;
+        size_t used, rows;
+        int rc;
+
+        if ((rc = check_cancel(rd, task)) != 0)
+            return rc;
+        if (!(b = current_batch(rd, task, curp)))
+            return P2D_ECANCEL;
+        out = batch_buf(b);
+        stop = p2d_encode_copy_rows(enc, msgs + at, len - at, &out, &used, &rows);
+        res->bytes += (long long)(out.len - b->len);
+        res->rows += (long long)rows;
+        b->len = out.len;
+        b->rows += (long long)rows;
+        p2d_copy_wire_skip(rd->wire, used);
+        at += used;
+        if (stop != P2D_COPY_RUN_FULL || b->len == 0)
+            break; /* the end, or a row for put_row (via next()) */
+        *curp = NULL;
+        if ((rc = push_batch(rd, task, b)) != 0)
+            return rc;
     }
-    return put_row(rd, task, enc, curp, row, n);
+    return 0;
 }
 
 /* The COPY on a plain socket, parsed by copy_wire: rows straight from its
- * buffer, no libpq call per row. */
+ * buffer, no libpq call per row, and runs of rows in one pass. */
 static int copy_rows_wire(struct reader *rd, struct p2d_read_task *task, struct p2d_encoder *enc,
                           struct p2d_batch **curp)
 {
@@ -418,6 +465,8 @@ static int copy_rows_wire(struct reader *rd, struct p2d_read_task *task, struct 
         return rc;
     while ((rc = p2d_copy_wire_next(rd->wire, &row, &n, &res->err)) == 1) {
         rc = take_row(rd, task, enc, curp, row, n);
+        if (rc == 0)
+            rc = take_run(rd, task, enc, curp);
         if (rc != 0)
             return rc;
     }

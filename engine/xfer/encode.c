@@ -893,6 +893,51 @@ int p2d_encode_copy_row(struct p2d_encoder *enc, const char *row, size_t n,
     return 0;
 }
 
+enum p2d_copy_run_stop p2d_encode_copy_rows(struct p2d_encoder *enc, const uint8_t *msgs,
+                                            size_t len, struct p2d_buf *out, size_t *used,
+                                            size_t *rows)
+{
+    size_t at = 0, n = 0;
+    enum p2d_copy_run_stop stop = P2D_COPY_RUN_END;
+
+    if (!enc->csv_fast || enc->nextra > 0 || enc->delete_sign) {
+        *used = 0;
+        *rows = 0;
+        return len >= 5 ? P2D_COPY_RUN_ROW : P2D_COPY_RUN_END;
+    }
+    while (len - at >= 5 && msgs[at] == 'd') {
+        const uint8_t *h = msgs + at;
+        uint32_t mlen = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
+        const uint8_t *p = h + 5;
+        size_t m;
+        int clean;
+
+        if (mlen < 4 || mlen - 4 > len - at - 5)
+            break;    /* not whole yet (or not for this path: the reader's parser says) */
+        m = mlen - 4; /* the row, '\n' included */
+        if (m == 0 || p[m - 1] != '\n') {
+            stop = P2D_COPY_RUN_ROW;
+            break;
+        }
+        clean = copy_row_clean(enc, p, m - 1);
+        if (clean == 0 || (clean < 0 && !copy_row_exact(enc, p, m))) {
+            stop = P2D_COPY_RUN_ROW;
+            break;
+        }
+        if (p2d_buf_reserve(out, m) != 0) {
+            stop = P2D_COPY_RUN_FULL;
+            break;
+        }
+        memcpy(out->data + out->len, p, m);
+        out->len += m;
+        at += 5 + m;
+        n++;
+    }
+    *used = at;
+    *rows = n;
+    return stop;
+}
+
 /* ---- setup --------------------------------------------------------------- */
 
 void p2d_encode_col_from(struct p2d_encode_col *col, const char *name, const struct p2d_dcol *dcol)

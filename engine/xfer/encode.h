@@ -114,4 +114,26 @@ int p2d_encode_copy_row(struct p2d_encoder *enc, const char *row, size_t n,
                         const struct p2d_extra_value *extra, int delete_sign, struct p2d_buf *out,
                         bool *written) __attribute__((warn_unused_result));
 
+/* Why p2d_encode_copy_rows stopped. */
+enum p2d_copy_run_stop {
+    P2D_COPY_RUN_END,  /* the run ended: no whole CopyData message left */
+    P2D_COPY_RUN_ROW,  /* the next row is not one p2d_encode_copy_row takes */
+    P2D_COPY_RUN_FULL, /* the next row does not fit in out (out->max) */
+};
+
+/*
+ * p2d_encode_copy_row over a run of CopyData messages as the server sends
+ * them ('d', int32 length counting itself, row), back to back in
+ * msgs[0..len), for an encoder without extras or delete sign: appends each
+ * row the COPY-to-CSV path takes to out, in order, and stops at the first
+ * row it does not take, one that does not fit, or the first byte that does
+ * not start a whole CopyData message. *used gets the bytes of the messages
+ * written (whole messages), *rows their count. Exactly the bytes the
+ * per-row calls would write (encode_test compares them); it only saves the
+ * per-row calls.
+ */
+enum p2d_copy_run_stop p2d_encode_copy_rows(struct p2d_encoder *enc, const uint8_t *msgs,
+                                            size_t len, struct p2d_buf *out, size_t *used,
+                                            size_t *rows);
+
 #endif

@@ -135,6 +135,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else {
             CHECK(fast.len == 1);
         }
+        {
+            /* the row twice as CopyData messages, in one run: both rows
+             * when the per-row path took it, none otherwise */
+            size_t n = size - 9, used = 0, rows = 0;
+            uint32_t mlen = (uint32_t)n + 4;
+            uint8_t h[5] = {'d', (uint8_t)(mlen >> 24), (uint8_t)(mlen >> 16), (uint8_t)(mlen >> 8),
+                            (uint8_t)mlen};
+            struct p2d_buf msgs, run;
+            enum p2d_copy_run_stop stop;
+
+            p2d_buf_init(&msgs, 0);
+            p2d_buf_init(&run, 0);
+            for (int k = 0; k < 2; k++)
+                CHECK(p2d_buf_append(&msgs, h, 5) == 0 && p2d_buf_append(&msgs, data + 9, n) == 0);
+            stop = p2d_encode_copy_rows(enc, msgs.data, msgs.len, &run, &used, &rows);
+            if (written) {
+                CHECK(stop == P2D_COPY_RUN_END && rows == 2 && used == msgs.len);
+                CHECK(run.len == 2 * n && memcmp(run.data, data + 9, n) == 0 &&
+                      memcmp(run.data + n, data + 9, n) == 0);
+            } else {
+                CHECK(stop == P2D_COPY_RUN_ROW && rows == 0 && used == 0 && run.len == 0);
+            }
+            p2d_buf_fini(&run);
+            p2d_buf_fini(&msgs);
+        }
         p2d_buf_fini(&fast);
     }
     p2d_buf_fini(&out);

@@ -930,6 +930,79 @@ static void test_fast_path_scattered(void)
  * failing values, \N, escapes, quotes, CR, inner newlines and wrong field
  * counts. Whatever the row, the COPY path agrees with the reference.
  */
+/* Appends row[0..n) to msgs as a CopyData message ('d', int32 length). */
+static void put_message(struct p2d_buf *msgs, const char *row, size_t n)
+{
+    uint32_t len = (uint32_t)n + 4;
+    uint8_t h[5] = {'d', (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+                    (uint8_t)len};
+
+    T_EQ_INT(p2d_buf_append(msgs, h, 5), 0);
+    T_EQ_INT(p2d_buf_append(msgs, row, n), 0);
+}
+
+/*
+ * p2d_encode_copy_rows over the messages msgs[0..len) against one
+ * p2d_encode_copy_row per message: the same bytes, the same rows, and it
+ * stops at the first row the per-row call does not take (which the test
+ * then steps over, as the reader's general path would), at a full out
+ * (outmax > 0: out may hold that much) or at the end.
+ */
+static void check_run(struct p2d_encoder *enc, const uint8_t *msgs, size_t len, size_t outmax,
+                      int *failures)
+{
+    size_t pos = 0;
+
+    while (pos < len) {
+        struct p2d_buf got, ref;
+        size_t used, rows, at = pos, nref = 0;
+        enum p2d_copy_run_stop stop, want = P2D_COPY_RUN_END;
+
+        p2d_buf_init(&got, outmax);
+        p2d_buf_init(&ref, outmax);
+        stop = p2d_encode_copy_rows(enc, msgs + pos, len - pos, &got, &used, &rows);
+        while (len - at >= 5) {
+            uint32_t m = (uint32_t)msgs[at + 1] << 24 | (uint32_t)msgs[at + 2] << 16 |
+                         (uint32_t)msgs[at + 3] << 8 | msgs[at + 4];
+            bool written = false;
+            int rc;
+
+            if (msgs[at] != 'd' || m < 4 || m - 4 > len - at - 5)
+                break;
+            rc = p2d_encode_copy_row(enc, (const char *)msgs + at + 5, m - 4, NULL, 0, &ref,
+                                     &written);
+            if (rc == P2D_EFULL) {
+                want = P2D_COPY_RUN_FULL;
+                break;
+            }
+            if (rc != 0 || !written) {
+                want = P2D_COPY_RUN_ROW;
+                break;
+            }
+            at += 5 + m - 4;
+            nref++;
+        }
+        if (stop != want || used != at - pos || rows != nref || got.len != ref.len ||
+            memcmp(got.data, ref.data, ref.len) != 0) {
+            (*failures)++;
+            fprintf(stderr, "run at %zu: stop %d want %d, used %zu want %zu, rows %zu want %zu\n",
+                    pos, (int)stop, (int)want, used, at - pos, rows, nref);
+        }
+        p2d_buf_fini(&got);
+        p2d_buf_fini(&ref);
+        if (want == P2D_COPY_RUN_END)
+            break;
+        if (want == P2D_COPY_RUN_FULL && used == 0)
+            break; /* the row does not fit even alone */
+        pos = at;
+        if (want == P2D_COPY_RUN_ROW) /* the general path takes that row */
+            pos += 5 +
+                   ((size_t)msgs[at + 1] << 24 | (size_t)msgs[at + 2] << 16 |
+                    (size_t)msgs[at + 3] << 8 | msgs[at + 4]) -
+                   4;
+    }
+}
+
 static void test_copy_path_blocks(void)
 {
     static const struct {
@@ -974,6 +1047,7 @@ static void test_copy_path_blocks(void)
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
         struct p2d_encode_col cols[4];
         struct p2d_encoder *enc[2];
+        struct p2d_buf msgs;
 
         for (int c = 0; c < 4; c++) {
             memset(&cols[c], 0, sizeof cols[c]);
@@ -984,6 +1058,7 @@ static void test_copy_path_blocks(void)
         enc[0] = p2d_encoder_create(P2D_ENCODE_CSV, cols, 4, NULL, 0, false);
         enc[1] = p2d_encoder_create(P2D_ENCODE_CSV, cols, 4, extra_names, 1, true);
         T_CHECK(enc[0] && enc[1]);
+        p2d_buf_init(&msgs, 0);
         for (int iter = 0; iter < 6000; iter++) {
             char row[512];
             size_t n = 0;
@@ -1014,8 +1089,35 @@ static void test_copy_path_blocks(void)
                 row[(s >> 20) % (n - 1)] = '\n'; /* a newline inside */
             copy_path_check(enc[0], row, n, NULL, 0, &failures, &taken);
             copy_path_check(enc[1], row, n, extras, iter & 1, &failures, NULL);
+            put_message(&msgs, row, n);
             rows++;
         }
+        /* the same rows as runs of CopyData messages, whole and cut short,
+         * into an out without limit and into small ones */
+        check_run(enc[0], msgs.data, msgs.len, 0, &failures);
+        check_run(enc[0], msgs.data, msgs.len - 3, 0, &failures);
+        check_run(enc[0], msgs.data, msgs.len, 700, &failures);
+        check_run(enc[0], msgs.data, msgs.len, 64, &failures);
+        check_run(enc[1], msgs.data, msgs.len, 0, &failures); /* extras: never a run */
+        {
+            /* a message of another type ends a run: one row, then END */
+            struct p2d_buf two;
+            struct p2d_buf out;
+            size_t used = 9, nrows = 9;
+
+            p2d_buf_init(&two, 0);
+            p2d_buf_init(&out, 0);
+            put_message(&two, "1\tab\t1996-03-13\t7\n", 18);
+            T_EQ_INT(p2d_buf_append(&two, "c\0\0\0\4", 5), 0);
+            put_message(&two, "2\tab\t1996-03-13\t7\n", 18);
+            T_EQ_INT(p2d_encode_copy_rows(enc[0], two.data, two.len, &out, &used, &nrows),
+                     t == 1 ? P2D_COPY_RUN_ROW : P2D_COPY_RUN_END);
+            T_EQ_INT(used, t == 1 ? 0 : 23); /* shape 1: "ab" is no timestamp */
+            T_EQ_INT(nrows, t == 1 ? 0 : 1);
+            p2d_buf_fini(&out);
+            p2d_buf_fini(&two);
+        }
+        p2d_buf_fini(&msgs);
         p2d_encoder_destroy(enc[0]);
         p2d_encoder_destroy(enc[1]);
     }
