@@ -10,8 +10,10 @@
  *              buffer, large reads, see copy_wire.h), over TLS or GSS
  *              encryption by PQgetCopyData (a malloc'd copy per row).
  * Per row:     CSV rows that need no change are copied into the batch as
- *              they are (p2d_encode_copy_row: no split); the others are
- *              split (p2d_copy_decode) and encoded (p2d_encode_row).
+ *              they are (p2d_encode_copy_row: no split; on copy_wire the
+ *              rows already received behind a row go in one pass,
+ *              p2d_encode_copy_rows); the others are split
+ *              (p2d_copy_decode) and encoded (p2d_encode_row).
  * Any failure or cancel closes the connection; the next range reconnects.
  */
 #include "snapshot/reader.h"
