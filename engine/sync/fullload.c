@@ -44,6 +44,7 @@
 #include "sink/writer.h"
 #include "sync/incremental.h"
 #include "snapshot/pgconn.h"
+#include "snapshot/copy_wire.h"
 #include "snapshot/plan.h"
 #include "snapshot/reader.h"
 #include "snapshot/slot.h"
@@ -1085,7 +1086,9 @@ static int run_load(struct fl *fl, const char *snapshot)
 {
     const struct p2d_job *job = fl->job;
     int nreaders = job->readers > 0 ? job->readers : 1;
-    int64_t nbatches = job->memory / BATCH_BYTES;
+    /* --memory holds the readers' COPY buffers too (snapshot/copy_wire) */
+    int64_t wire = (int64_t)nreaders * P2D_COPY_WIRE_BUF;
+    int64_t nbatches = (job->memory > wire ? job->memory - wire : 0) / BATCH_BYTES;
     struct p2d_writer_config wcfg = {0};
     struct p2d_reader_config rcfg = {0};
     size_t ranges_left = 0;
