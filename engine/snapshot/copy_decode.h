@@ -67,6 +67,25 @@ int p2d_copy_unescape(const char *src, uint32_t len, char *dst, uint32_t *outlen
 int64_t p2d_copy_unescaped_len(const char *src, uint32_t len);
 
 /*
+ * The row of the whole CopyData message at p[0..avail) (type 'd', an int32
+ * length that counts itself, then the row): its length, or -1 when p does
+ * not start one that is all there (another message type, a bad length, or
+ * bytes not received yet). For the COPY reader (snapshot/copy_wire) and the
+ * encoder's run of rows (p2d_encode_copy_rows), which walk the same bytes.
+ */
+static inline int64_t p2d_copy_data_len(const uint8_t *p, size_t avail)
+{
+    uint32_t mlen;
+
+    if (avail < 5 || p[0] != 'd')
+        return -1;
+    mlen = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | (uint32_t)p[4];
+    if (mlen < 4 || mlen - 4 > avail - 5)
+        return -1;
+    return (int64_t)(mlen - 4);
+}
+
+/*
  * For scanners that take the common row without splitting it into fields
  * (the encoder's COPY-to-CSV path, xfer/encode.h): the bytes of a 16-byte
  * block that matter to the splitter, as bit masks (bit i for byte i).

@@ -26,6 +26,7 @@
 
 #include "base/log.h"
 #include "p2d_error.h"
+#include "snapshot/copy_decode.h"
 
 #define HEADER_LEN 5 /* type byte + int32 length (which counts itself) */
 /* Free space below which a small tail is moved up front before a recv(),
@@ -373,17 +374,25 @@ static int handle(struct p2d_copy_wire *w, uint8_t type, const uint8_t *p, size_
     }
 }
 
-/* Hands out the CopyData of n payload bytes at rd. */
-static inline void take_copy_data(struct p2d_copy_wire *w, size_t n, const char **row, size_t *len)
+/* Consumes n bytes of CopyData messages at rd; raises SO_RCVLOWAT once
+ * the COPY has streamed P2D_COPY_WIRE_LOWAT_AFTER (headers counted: the
+ * mark is a rough one). */
+static inline void consume_copy_data(struct p2d_copy_wire *w, size_t n)
 {
-    *row = (const char *)w->buf + w->rd + HEADER_LEN;
-    *len = n;
-    w->rd += HEADER_LEN + n;
+    w->rd += n;
     w->copied += (long long)n;
     if (__builtin_expect(!w->lowat_done && w->copied >= P2D_COPY_WIRE_LOWAT_AFTER, 0)) {
         w->lowat_done = true;
         set_lowat(w, true);
     }
+}
+
+/* Hands out the CopyData of n payload bytes at rd. */
+static inline void take_copy_data(struct p2d_copy_wire *w, size_t n, const char **row, size_t *len)
+{
+    *row = (const char *)w->buf + w->rd + HEADER_LEN;
+    *len = n;
+    consume_copy_data(w, HEADER_LEN + n);
 }
 
 /* p2d_copy_wire_next() when no whole CopyData is waiting: receives, and
@@ -439,15 +448,12 @@ next_slow(struct p2d_copy_wire *w, const char **row, size_t *len, struct p2d_pg_
 int p2d_copy_wire_next(struct p2d_copy_wire *w, const char **row, size_t *len,
                        struct p2d_pg_error *err)
 {
-    size_t avail = w->wr - w->rd;
-
     /* the common case: a whole CopyData waits in the buffer */
-    if (avail >= HEADER_LEN && w->state == W_COPYING) {
-        const uint8_t *m = w->buf + w->rd;
-        uint32_t mlen = be32(m + 1);
+    if (w->state == W_COPYING) {
+        int64_t n = p2d_copy_data_len(w->buf + w->rd, w->wr - w->rd);
 
-        if (m[0] == 'd' && mlen >= 4 && avail >= 1 + (size_t)mlen) {
-            take_copy_data(w, mlen - 4, row, len);
+        if (n >= 0) {
+            take_copy_data(w, (size_t)n, row, len);
             return 1;
         }
     }
@@ -462,12 +468,7 @@ size_t p2d_copy_wire_following(const struct p2d_copy_wire *w, const uint8_t **by
 
 void p2d_copy_wire_skip(struct p2d_copy_wire *w, size_t n)
 {
-    w->rd += n;
-    w->copied += (long long)n; /* headers included: the mark is a rough one */
-    if (!w->lowat_done && w->copied >= P2D_COPY_WIRE_LOWAT_AFTER) {
-        w->lowat_done = true;
-        set_lowat(w, true);
-    }
+    consume_copy_data(w, n);
 }
 
 bool p2d_copy_wire_usable(PGconn *conn)

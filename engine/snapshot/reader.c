@@ -307,16 +307,14 @@ static int put_row_fast(struct reader *rd, struct p2d_read_task *task, struct p2
 }
 
 /* Decodes one CopyData row and encodes it into the current batch, pushing
- * the batch and taking a new one when the row does not fit. */
-static int put_row(struct reader *rd, struct p2d_read_task *task, struct p2d_encoder *enc,
-                   struct p2d_batch **curp, const char *row, size_t n)
+ * the batch and taking a new one when the row does not fit: the general
+ * path, for rows the COPY-to-CSV path does not take. */
+static int put_row_general(struct reader *rd, struct p2d_read_task *task, struct p2d_encoder *enc,
+                           struct p2d_batch **curp, const char *row, size_t n)
 {
     struct p2d_read_result *res = &task->result;
     int nfields = 0, nissues = 0, rc;
 
-    rc = put_row_fast(rd, task, enc, curp, row, n);
-    if (rc <= 0)
-        return rc;
     rc = p2d_copy_decode((const uint8_t *)row, n, rd->fields, rd->fields_cap, &nfields);
     if (rc != 0) {
         char why[256];
@@ -388,6 +386,15 @@ static int put_row(struct reader *rd, struct p2d_read_task *task, struct p2d_enc
     return rc;
 }
 
+/* One CopyData row: the COPY-to-CSV path, else the general one. */
+static int put_row(struct reader *rd, struct p2d_read_task *task, struct p2d_encoder *enc,
+                   struct p2d_batch **curp, const char *row, size_t n)
+{
+    int rc = put_row_fast(rd, task, enc, curp, row, n);
+
+    return rc <= 0 ? rc : put_row_general(rd, task, enc, curp, row, n);
+}
+
 /* P2D_ECANCEL with the reason when the sync stops or the task's load was
  * cancelled (the caller closes the connection: that ends the COPY), else 0. */
 static int check_cancel(struct reader *rd, struct p2d_read_task *task)
@@ -411,43 +418,54 @@ static int take_row(struct reader *rd, struct p2d_read_task *task, struct p2d_en
 
 /*
  * The rows waiting behind the one take_row just had, in one pass
- * (p2d_encode_copy_rows: no call per row), batch by batch, up to the first
- * row that needs put_row's general path or the end of what was received;
- * copy_wire's next() then goes on from there.
+ * (p2d_encode_copy_rows: no call per row), batch by batch; a row the
+ * COPY-to-CSV path refuses goes straight to the general path, and the run
+ * goes on after it, until the end of what was received (copy_wire's next()
+ * then receives or handles what follows).
  */
 static int take_run(struct reader *rd, struct p2d_read_task *task, struct p2d_encoder *enc,
                     struct p2d_batch **curp)
 {
     struct p2d_read_result *res = &task->result;
-    const uint8_t *msgs;
-    size_t len = p2d_copy_wire_following(rd->wire, &msgs), at = 0;
 
-    while (len - at >= 5) {
+    for (;;) {
+        const uint8_t *msgs;
+        size_t len = p2d_copy_wire_following(rd->wire, &msgs), used, rows, n;
+        enum p2d_copy_run_stop stop;
         struct p2d_batch *b;
         struct p2d_buf out;
-        enum p2d_copy_run_stop stop;
-        size_t used, rows;
+        const char *row;
         int rc;
 
+        if (len == 0)
+            return 0;
         if ((rc = check_cancel(rd, task)) != 0)
             return rc;
         if (!(b = current_batch(rd, task, curp)))
             return P2D_ECANCEL;
         out = batch_buf(b);
-        stop = p2d_encode_copy_rows(enc, msgs + at, len - at, &out, &used, &rows);
+        stop = p2d_encode_copy_rows(enc, msgs, len, &out, &used, &rows);
         res->bytes += (long long)(out.len - b->len);
         res->rows += (long long)rows;
         b->len = out.len;
         b->rows += (long long)rows;
         p2d_copy_wire_skip(rd->wire, used);
-        at += used;
-        if (stop != P2D_COPY_RUN_FULL || b->len == 0)
-            break; /* the end, or a row for put_row (via next()) */
-        *curp = NULL;
-        if ((rc = push_batch(rd, task, b)) != 0)
+        if (stop == P2D_COPY_RUN_END)
+            return 0; /* next() receives or handles what follows */
+        if (stop == P2D_COPY_RUN_FULL && b->len > 0) {
+            *curp = NULL;
+            if ((rc = push_batch(rd, task, b)) != 0)
+                return rc;
+            continue;
+        }
+        /* A whole CopyData waits that the COPY-to-CSV path refused (or that
+         * is larger than a batch): next() hands it out, and it goes to the
+         * general path without being scanned a second time. */
+        if ((rc = p2d_copy_wire_next(rd->wire, &row, &n, &res->err)) != 1)
+            return rc < 0 ? rc : P2D_EPROTO;
+        if ((rc = put_row_general(rd, task, enc, curp, row, n)) != 0)
             return rc;
     }
-    return 0;
 }
 
 /* The COPY on a plain socket, parsed by copy_wire: rows straight from its

@@ -858,25 +858,31 @@ static int copy_row_clean(const struct p2d_encoder *enc, const uint8_t *p, size_
 }
 
 /*
- * The COPY-to-CSV path: copy_row_clean, and for a row with a backslash,
- * '"', CR or inner newline copy_row_exact. A row that passes is its own
- * body line, so it is copied as one block.
+ * The COPY-to-CSV path's verdict on one row (n bytes, '\n' last):
+ * copy_row_clean, and for a row with a backslash, '"', CR or inner newline
+ * copy_row_exact. A row that passes is its own body line.
  */
+static inline bool copy_row_taken(const struct p2d_encoder *enc, const uint8_t *p, size_t n)
+{
+    int clean;
+
+    if (n == 0 || n > UINT32_MAX || p[n - 1] != '\n')
+        return false;
+    clean = copy_row_clean(enc, p, n - 1); /* the fields: the row without its newline */
+    return clean > 0 || (clean < 0 && copy_row_exact(enc, p, n));
+}
+
+/* A row copy_row_taken passes is copied as one block. */
 int p2d_encode_copy_row(struct p2d_encoder *enc, const char *row, size_t n,
                         const struct p2d_extra_value *extra, int delete_sign, struct p2d_buf *out,
                         bool *written)
 {
-    const uint8_t *p = (const uint8_t *)row;
-    size_t m, row_start = out->len;
+    size_t row_start = out->len;
     int rc;
 
     *written = false;
-    if (!enc->csv_fast || n == 0 || n > UINT32_MAX || p[n - 1] != '\n' ||
-        (enc->nextra > 0 && !extra))
-        return 0;
-    m = n - 1; /* the fields: the row without its newline */
-    rc = copy_row_clean(enc, p, m);
-    if (rc == 0 || (rc < 0 && !copy_row_exact(enc, p, n)))
+    if (!enc->csv_fast || (enc->nextra > 0 && !extra) ||
+        !copy_row_taken(enc, (const uint8_t *)row, n))
         return 0;
     if (enc->nextra == 0 && !enc->delete_sign) {
         if ((rc = p2d_buf_append(out, row, n)) != 0)
@@ -884,7 +890,7 @@ int p2d_encode_copy_row(struct p2d_encoder *enc, const char *row, size_t n,
     } else {
         struct row_ctx x = {.enc = enc, .out = out};
 
-        if ((rc = put(&x, row, m)) != 0 || (rc = put_row_tail(&x, extra, delete_sign)) != 0) {
+        if ((rc = put(&x, row, n - 1)) != 0 || (rc = put_row_tail(&x, extra, delete_sign)) != 0) {
             out->len = row_start;
             return rc;
         }
@@ -897,45 +903,30 @@ enum p2d_copy_run_stop p2d_encode_copy_rows(struct p2d_encoder *enc, const uint8
                                             size_t len, struct p2d_buf *out, size_t *used,
                                             size_t *rows)
 {
+    bool runs = enc->csv_fast && enc->nextra == 0 && !enc->delete_sign;
     size_t at = 0, n = 0;
-    enum p2d_copy_run_stop stop = P2D_COPY_RUN_END;
+    int64_t m;
 
-    if (!enc->csv_fast || enc->nextra > 0 || enc->delete_sign) {
-        *used = 0;
-        *rows = 0;
-        return len >= 5 ? P2D_COPY_RUN_ROW : P2D_COPY_RUN_END;
-    }
-    while (len - at >= 5 && msgs[at] == 'd') {
-        const uint8_t *h = msgs + at;
-        uint32_t mlen = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
-        const uint8_t *p = h + 5;
-        size_t m;
-        int clean;
+    *used = 0;
+    *rows = 0;
+    while ((m = p2d_copy_data_len(msgs + at, len - at)) >= 0) {
+        const uint8_t *p = msgs + at + 5;
 
-        if (mlen < 4 || mlen - 4 > len - at - 5)
-            break;    /* not whole yet (or not for this path: the reader's parser says) */
-        m = mlen - 4; /* the row, '\n' included */
-        if (m == 0 || p[m - 1] != '\n') {
-            stop = P2D_COPY_RUN_ROW;
+        if (!runs || !copy_row_taken(enc, p, (size_t)m))
             break;
+        if (p2d_buf_reserve(out, (size_t)m) != 0) {
+            *used = at;
+            *rows = n;
+            return P2D_COPY_RUN_FULL;
         }
-        clean = copy_row_clean(enc, p, m - 1);
-        if (clean == 0 || (clean < 0 && !copy_row_exact(enc, p, m))) {
-            stop = P2D_COPY_RUN_ROW;
-            break;
-        }
-        if (p2d_buf_reserve(out, m) != 0) {
-            stop = P2D_COPY_RUN_FULL;
-            break;
-        }
-        memcpy(out->data + out->len, p, m);
-        out->len += m;
-        at += 5 + m;
+        memcpy(out->data + out->len, p, (size_t)m);
+        out->len += (size_t)m;
+        at += 5 + (size_t)m;
         n++;
     }
     *used = at;
     *rows = n;
-    return stop;
+    return m >= 0 ? P2D_COPY_RUN_ROW : P2D_COPY_RUN_END;
 }
 
 /* ---- setup --------------------------------------------------------------- */

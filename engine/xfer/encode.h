@@ -126,8 +126,10 @@ enum p2d_copy_run_stop {
  * them ('d', int32 length counting itself, row), back to back in
  * msgs[0..len), for an encoder without extras or delete sign: appends each
  * row the COPY-to-CSV path takes to out, in order, and stops at the first
- * row it does not take, one that does not fit, or the first byte that does
- * not start a whole CopyData message. *used gets the bytes of the messages
+ * row it does not take (P2D_COPY_RUN_ROW, at once for an encoder whose
+ * rows never take the COPY-to-CSV path), one that does not fit, or the
+ * first byte that does not start a whole CopyData message
+ * (p2d_copy_data_len). *used gets the bytes of the messages
  * written (whole messages), *rows their count. Exactly the bytes the
  * per-row calls would write (encode_test compares them); it only saves the
  * per-row calls.

@@ -957,20 +957,16 @@ static void check_run(struct p2d_encoder *enc, const uint8_t *msgs, size_t len, 
         struct p2d_buf got, ref;
         size_t used, rows, at = pos, nref = 0;
         enum p2d_copy_run_stop stop, want = P2D_COPY_RUN_END;
+        int64_t m;
 
         p2d_buf_init(&got, outmax);
         p2d_buf_init(&ref, outmax);
         stop = p2d_encode_copy_rows(enc, msgs + pos, len - pos, &got, &used, &rows);
-        while (len - at >= 5) {
-            uint32_t m = (uint32_t)msgs[at + 1] << 24 | (uint32_t)msgs[at + 2] << 16 |
-                         (uint32_t)msgs[at + 3] << 8 | msgs[at + 4];
+        while ((m = p2d_copy_data_len(msgs + at, len - at)) >= 0) {
             bool written = false;
-            int rc;
+            int rc = p2d_encode_copy_row(enc, (const char *)msgs + at + 5, (size_t)m, NULL, 0, &ref,
+                                         &written);
 
-            if (msgs[at] != 'd' || m < 4 || m - 4 > len - at - 5)
-                break;
-            rc = p2d_encode_copy_row(enc, (const char *)msgs + at + 5, m - 4, NULL, 0, &ref,
-                                     &written);
             if (rc == P2D_EFULL) {
                 want = P2D_COPY_RUN_FULL;
                 break;
@@ -979,7 +975,7 @@ static void check_run(struct p2d_encoder *enc, const uint8_t *msgs, size_t len, 
                 want = P2D_COPY_RUN_ROW;
                 break;
             }
-            at += 5 + m - 4;
+            at += 5 + (size_t)m;
             nref++;
         }
         if (stop != want || used != at - pos || rows != nref || got.len != ref.len ||
@@ -996,10 +992,7 @@ static void check_run(struct p2d_encoder *enc, const uint8_t *msgs, size_t len, 
             break; /* the row does not fit even alone */
         pos = at;
         if (want == P2D_COPY_RUN_ROW) /* the general path takes that row */
-            pos += 5 +
-                   ((size_t)msgs[at + 1] << 24 | (size_t)msgs[at + 2] << 16 |
-                    (size_t)msgs[at + 3] << 8 | msgs[at + 4]) -
-                   4;
+            pos += 5 + (size_t)p2d_copy_data_len(msgs + at, len - at);
     }
 }
 
