@@ -24,6 +24,7 @@
 #include "p2d_error.h"
 #include "snapshot/copy_wire.h"
 #include "snapshot/pgconn.h"
+#include "engine_it.h"
 #include "testlib.h"
 
 static const char *conninfo;
@@ -84,17 +85,6 @@ static void check_same_rows(const struct rowset *got, const struct rowset *want,
     t_passed++;
 }
 
-static void sql_ok(PGconn *c, const char *sql)
-{
-    struct p2d_pg_error e;
-
-    if (p2d_pg_exec(c, sql, "test statement", NULL, &e) != 0) {
-        t_fail_at(__FILE__, __LINE__, "%s: %s", sql, e.message);
-        return;
-    }
-    t_passed++;
-}
-
 /* A reader's session: connected, in a REPEATABLE READ transaction. */
 static PGconn *session(void)
 {
@@ -105,7 +95,7 @@ static PGconn *session(void)
         fprintf(stderr, "connect: %s\n", e.message);
         exit(1);
     }
-    sql_ok(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    it_pg_ok(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     return c;
 }
 
@@ -283,7 +273,7 @@ static void check_error(const char *sql, long long want_rows, const char *want_s
     /* the response was read to ReadyForQuery: libpq, idle, can still roll
      * back (the reader closes such a session anyway) */
     T_EQ_INT(PQtransactionStatus(c), PQTRANS_INTRANS);
-    sql_ok(c, "ROLLBACK");
+    it_pg_ok(c, "ROLLBACK");
     T_EQ_INT(PQtransactionStatus(c), PQTRANS_IDLE);
     PQfinish(c);
     PQfinish(r);
@@ -373,10 +363,10 @@ static void test_notice(void)
     const char *sql = "COPY (SELECT g, noisy(g) FROM generate_series(1, 20000) g) TO STDOUT";
     PGconn *c = session();
 
-    sql_ok(ref, "CREATE OR REPLACE FUNCTION noisy(g int) RETURNS int LANGUAGE plpgsql AS $$ "
-                "BEGIN IF g = 10000 THEN RAISE NOTICE 'halfway at %', g; END IF; "
-                "IF g = 15000 THEN RAISE WARNING 'three quarters at %', g; END IF; "
-                "RETURN g * 2; END $$");
+    it_pg_ok(ref, "CREATE OR REPLACE FUNCTION noisy(g int) RETURNS int LANGUAGE plpgsql AS $$ "
+                  "BEGIN IF g = 10000 THEN RAISE NOTICE 'halfway at %', g; END IF; "
+                  "IF g = 15000 THEN RAISE WARNING 'three quarters at %', g; END IF; "
+                  "RETURN g * 2; END $$");
     p2d_log_setup(P2D_LOG_INFO, P2D_LOG_TEXT, fd);
     T_EQ_INT(wire_copy(w, c, sql, &got, &e, NULL), 0);
     p2d_log_setup(P2D_LOG_INFO, P2D_LOG_TEXT, 2);
@@ -413,8 +403,8 @@ static void test_parameter_status(void)
     PGconn *c = session();
     const char *why;
 
-    sql_ok(ref, "CREATE OR REPLACE FUNCTION renamed(g int) RETURNS int LANGUAGE plpgsql "
-                "SET application_name = 'inside_function' AS $$ BEGIN RETURN g; END $$");
+    it_pg_ok(ref, "CREATE OR REPLACE FUNCTION renamed(g int) RETURNS int LANGUAGE plpgsql "
+                  "SET application_name = 'inside_function' AS $$ BEGIN RETURN g; END $$");
     T_EQ_INT(wire_copy(w, c, "COPY (SELECT renamed(g) FROM generate_series(1, 100) g) TO STDOUT",
                        &got, &e, NULL),
              0);
@@ -460,7 +450,7 @@ static void test_refused(void)
 
     /* not inside a transaction: libpq's state could not be kept */
     c = session();
-    sql_ok(c, "COMMIT");
+    it_pg_ok(c, "COMMIT");
     T_EQ_INT(p2d_copy_wire_start(w, c, "COPY (SELECT 1) TO STDOUT", &e), P2D_EINVAL);
     {
         const char *row;

@@ -16,20 +16,10 @@
 #include "snapshot/pgconn.h"
 #include "snapshot/plan.h"
 #include "snapshot/slot.h"
+#include "engine_it.h"
 #include "testlib.h"
 
 static PGconn *admin, *reader;
-
-static void sql_ok(PGconn *c, const char *sql)
-{
-    struct p2d_pg_error e;
-
-    if (p2d_pg_exec(c, sql, "test statement", NULL, &e) != 0) {
-        t_fail_at(__FILE__, __LINE__, "%s: %s", sql, e.message);
-        return;
-    }
-    t_passed++;
-}
 
 /* Two numbers from one row ("count, checksum"). */
 static void two_values(PGconn *c, const char *sql, long long *a, char *b, size_t blen)
@@ -236,40 +226,40 @@ static const char *const k_t[] = {"t"};
 
 static void setup(void)
 {
-    sql_ok(admin, "CREATE TABLE int_pk (id bigint PRIMARY KEY, v int)");
-    sql_ok(admin, "INSERT INTO int_pk SELECT g, g % 7 FROM generate_series(1, 10000) g");
-    sql_ok(admin, "CREATE TABLE comp_pk (a text, b int, v text, PRIMARY KEY (a, b))");
-    sql_ok(admin, "INSERT INTO comp_pk SELECT 'k' || (g % 13), g, md5(g::text) "
-                  "FROM generate_series(1, 6000) g");
+    it_pg_ok(admin, "CREATE TABLE int_pk (id bigint PRIMARY KEY, v int)");
+    it_pg_ok(admin, "INSERT INTO int_pk SELECT g, g % 7 FROM generate_series(1, 10000) g");
+    it_pg_ok(admin, "CREATE TABLE comp_pk (a text, b int, v text, PRIMARY KEY (a, b))");
+    it_pg_ok(admin, "INSERT INTO comp_pk SELECT 'k' || (g % 13), g, md5(g::text) "
+                    "FROM generate_series(1, 6000) g");
     /* mixed case and accents: C and linguistic orders differ */
-    sql_ok(admin, "CREATE TABLE text_pk (t text COLLATE \"C\" PRIMARY KEY, v int)");
-    sql_ok(admin, "INSERT INTO text_pk SELECT CASE g % 3 WHEN 0 THEN upper(md5(g::text)) "
-                  "WHEN 1 THEN md5(g::text) ELSE 'é' || md5(g::text) END, g "
-                  "FROM generate_series(1, 6000) g");
-    sql_ok(admin, "CREATE TABLE uuid_pk (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), v int)");
-    sql_ok(admin, "INSERT INTO uuid_pk (v) SELECT g FROM generate_series(1, 6000) g");
-    sql_ok(admin, "CREATE TABLE nokey (a int, b text)");
-    sql_ok(admin, "INSERT INTO nokey SELECT g % 10, repeat('x', g % 50) "
-                  "FROM generate_series(1, 8000) g");
-    sql_ok(admin, "CREATE TABLE parted (id int, r int, v text, PRIMARY KEY (id, r)) "
-                  "PARTITION BY RANGE (r)");
-    sql_ok(admin, "CREATE TABLE parted_a PARTITION OF parted FOR VALUES FROM (0) TO (10)");
-    sql_ok(admin, "CREATE TABLE parted_b PARTITION OF parted FOR VALUES FROM (10) TO (20) "
-                  "PARTITION BY RANGE (r)");
-    sql_ok(admin, "CREATE TABLE parted_b1 PARTITION OF parted_b FOR VALUES FROM (10) TO (15)");
-    sql_ok(admin, "CREATE TABLE parted_b2 PARTITION OF parted_b FOR VALUES FROM (15) TO (20)");
-    sql_ok(admin, "CREATE TABLE parted_d PARTITION OF parted DEFAULT");
-    sql_ok(admin, "INSERT INTO parted SELECT g, g % 25, md5(g::text) "
-                  "FROM generate_series(1, 9000) g");
+    it_pg_ok(admin, "CREATE TABLE text_pk (t text COLLATE \"C\" PRIMARY KEY, v int)");
+    it_pg_ok(admin, "INSERT INTO text_pk SELECT CASE g % 3 WHEN 0 THEN upper(md5(g::text)) "
+                    "WHEN 1 THEN md5(g::text) ELSE 'é' || md5(g::text) END, g "
+                    "FROM generate_series(1, 6000) g");
+    it_pg_ok(admin, "CREATE TABLE uuid_pk (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), v int)");
+    it_pg_ok(admin, "INSERT INTO uuid_pk (v) SELECT g FROM generate_series(1, 6000) g");
+    it_pg_ok(admin, "CREATE TABLE nokey (a int, b text)");
+    it_pg_ok(admin, "INSERT INTO nokey SELECT g % 10, repeat('x', g % 50) "
+                    "FROM generate_series(1, 8000) g");
+    it_pg_ok(admin, "CREATE TABLE parted (id int, r int, v text, PRIMARY KEY (id, r)) "
+                    "PARTITION BY RANGE (r)");
+    it_pg_ok(admin, "CREATE TABLE parted_a PARTITION OF parted FOR VALUES FROM (0) TO (10)");
+    it_pg_ok(admin, "CREATE TABLE parted_b PARTITION OF parted FOR VALUES FROM (10) TO (20) "
+                    "PARTITION BY RANGE (r)");
+    it_pg_ok(admin, "CREATE TABLE parted_b1 PARTITION OF parted_b FOR VALUES FROM (10) TO (15)");
+    it_pg_ok(admin, "CREATE TABLE parted_b2 PARTITION OF parted_b FOR VALUES FROM (15) TO (20)");
+    it_pg_ok(admin, "CREATE TABLE parted_d PARTITION OF parted DEFAULT");
+    it_pg_ok(admin, "INSERT INTO parted SELECT g, g % 25, md5(g::text) "
+                    "FROM generate_series(1, 9000) g");
     /* 90% dense at the bottom, 10% spread up to 10^12 */
-    sql_ok(admin, "CREATE TABLE skewed (id bigint PRIMARY KEY, v int)");
-    sql_ok(admin, "INSERT INTO skewed SELECT g, 1 FROM generate_series(1, 9000) g");
-    sql_ok(admin,
-           "INSERT INTO skewed SELECT 1000000000::bigint * g, 2 FROM generate_series(1, 1000) g");
-    sql_ok(admin, "CREATE TABLE empty_pk (id int PRIMARY KEY)");
-    sql_ok(admin, "CREATE TABLE one_row (id int PRIMARY KEY)");
-    sql_ok(admin, "INSERT INTO one_row VALUES (42)");
-    sql_ok(admin, "ANALYZE");
+    it_pg_ok(admin, "CREATE TABLE skewed (id bigint PRIMARY KEY, v int)");
+    it_pg_ok(admin, "INSERT INTO skewed SELECT g, 1 FROM generate_series(1, 9000) g");
+    it_pg_ok(admin,
+             "INSERT INTO skewed SELECT 1000000000::bigint * g, 2 FROM generate_series(1, 1000) g");
+    it_pg_ok(admin, "CREATE TABLE empty_pk (id int PRIMARY KEY)");
+    it_pg_ok(admin, "CREATE TABLE one_row (id int PRIMARY KEY)");
+    it_pg_ok(admin, "INSERT INTO one_row VALUES (42)");
+    it_pg_ok(admin, "ANALYZE");
 }
 
 int main(void)
@@ -316,15 +306,16 @@ int main(void)
         return t_done();
     }
     /* Changes after the cut must not show in any range. */
-    sql_ok(admin, "INSERT INTO int_pk SELECT g, 1 FROM generate_series(20001, 20500) g");
-    sql_ok(admin, "DELETE FROM int_pk WHERE id <= 300");
-    sql_ok(admin, "INSERT INTO nokey SELECT 1, 'late' FROM generate_series(1, 3000)");
-    sql_ok(admin, "INSERT INTO parted SELECT g, g % 25, 'late' FROM generate_series(9001, 9500) g");
-    sql_ok(admin, "UPDATE skewed SET v = 3 WHERE id % 2 = 0");
+    it_pg_ok(admin, "INSERT INTO int_pk SELECT g, 1 FROM generate_series(20001, 20500) g");
+    it_pg_ok(admin, "DELETE FROM int_pk WHERE id <= 300");
+    it_pg_ok(admin, "INSERT INTO nokey SELECT 1, 'late' FROM generate_series(1, 3000)");
+    it_pg_ok(admin,
+             "INSERT INTO parted SELECT g, g % 25, 'late' FROM generate_series(9001, 9500) g");
+    it_pg_ok(admin, "UPDATE skewed SET v = 3 WHERE id % 2 = 0");
 
-    sql_ok(reader, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    it_pg_ok(reader, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     snprintf(sql, sizeof(sql), "SET TRANSACTION SNAPSHOT '%s'", p2d_slot_cut(s)->snapshot);
-    sql_ok(reader, sql);
+    it_pg_ok(reader, sql);
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_table(p2d_slot_holder(s), &cases[i]);
@@ -344,7 +335,7 @@ int main(void)
         check_table(p2d_slot_holder(s), &bx);
     }
     check_changes(p2d_slot_holder(s));
-    sql_ok(reader, "COMMIT");
+    it_pg_ok(reader, "COMMIT");
     T_EQ_INT(p2d_slot_release(s, &e), 0);
     p2d_slot_destroy(s);
     T_EQ_INT(p2d_slot_drop(admin, "planjob", &sd, &pd, &e), 0);

@@ -15,20 +15,10 @@
 #include "p2d_error.h"
 #include "snapshot/pgconn.h"
 #include "snapshot/slot.h"
+#include "engine_it.h"
 #include "testlib.h"
 
 static PGconn *admin;
-
-static void sql_ok(PGconn *c, const char *sql)
-{
-    struct p2d_pg_error e;
-
-    if (p2d_pg_exec(c, sql, "test statement", NULL, &e) != 0) {
-        t_fail_at(__FILE__, __LINE__, "%s: %s", sql, e.message);
-        return;
-    }
-    t_passed++;
-}
 
 static long long value_ll(PGconn *c, const char *sql)
 {
@@ -93,8 +83,8 @@ static void test_connect_errors(void)
     T_CHECK(strstr(e.message, "sekrit123") == NULL);
     T_HAS_STR(e.message, "invalid source connection string");
 
-    sql_ok(admin, "DROP ROLE IF EXISTS p2d_norepl");
-    sql_ok(admin, "CREATE ROLE p2d_norepl LOGIN PASSWORD 'pw1'");
+    it_pg_ok(admin, "DROP ROLE IF EXISTS p2d_norepl");
+    it_pg_ok(admin, "CREATE ROLE p2d_norepl LOGIN PASSWORD 'pw1'");
 
     /* wrong password: an authentication failure, and the password stays secret */
     snprintf(ci, sizeof(ci), "%s user=p2d_norepl password=wrongsekrit", t_env("P2D_PG_CONNINFO"));
@@ -166,8 +156,8 @@ static void test_xid_holders(void)
     T_EQ_INT(verdict, P2D_CHECK_PASS);
     if (!writer)
         return;
-    sql_ok(writer, "BEGIN");
-    sql_ok(writer, "INSERT INTO t1 VALUES (100000, 0)"); /* takes an XID, stays open */
+    it_pg_ok(writer, "BEGIN");
+    it_pg_ok(writer, "INSERT INTO t1 VALUES (100000, 0)"); /* takes an XID, stays open */
     usleep(200 * 1000);
     rc = p2d_slot_check_xid_holders(admin, 0.1, h, 4, &total, &verdict, msg, sizeof(msg), &e);
     T_EQ_INT(rc, 0);
@@ -184,7 +174,7 @@ static void test_xid_holders(void)
     /* a higher age bound hides it */
     rc = p2d_slot_check_xid_holders(admin, 3600, NULL, 0, &total, &verdict, msg, sizeof(msg), &e);
     T_EQ_INT(total, 0);
-    sql_ok(writer, "ROLLBACK");
+    it_pg_ok(writer, "ROLLBACK");
     PQfinish(writer);
 }
 
@@ -225,14 +215,14 @@ static void test_cut(void)
     T_CHECK(p2d_slot_take_replication(s) == NULL); /* not kept */
 
     /* a row committed after C: invisible through S2 */
-    sql_ok(admin, "INSERT INTO t1 VALUES (5000, 1)");
+    it_pg_ok(admin, "INSERT INTO t1 VALUES (5000, 1)");
     reader = connect_sql();
-    sql_ok(reader, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    it_pg_ok(reader, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     snprintf(sql, sizeof(sql), "SET TRANSACTION SNAPSHOT '%s'", cut->snapshot);
-    sql_ok(reader, sql);
+    it_pg_ok(reader, sql);
     T_EQ_INT(value_ll(reader, "SELECT count(*) FROM t1"), 100);
     T_EQ_INT(value_ll(reader, "SELECT count(*) FROM t1 WHERE id = 5000"), 0);
-    sql_ok(reader, "COMMIT");
+    it_pg_ok(reader, "COMMIT");
     T_EQ_INT(value_ll(admin, "SELECT count(*) FROM t1"), 101);
 
     /* the slot sits at C */
@@ -254,7 +244,7 @@ static void test_cut(void)
 
     /* the holder's ACCESS SHARE lock stops TRUNCATE */
     truncer = connect_sql();
-    sql_ok(truncer, "SET lock_timeout = '300ms'");
+    it_pg_ok(truncer, "SET lock_timeout = '300ms'");
     rc = p2d_pg_exec(truncer, "TRUNCATE t1", "truncate", NULL, &e);
     T_EQ_INT(rc, P2D_ESOURCE);
     T_EQ_STR(e.sqlstate, "55P03");
@@ -326,8 +316,8 @@ static void test_lock_conflict(void)
 
     if (!blocker)
         return;
-    sql_ok(blocker, "BEGIN");
-    sql_ok(blocker, "LOCK TABLE t1 IN ACCESS EXCLUSIVE MODE");
+    it_pg_ok(blocker, "BEGIN");
+    it_pg_ok(blocker, "LOCK TABLE t1 IN ACCESS EXCLUSIVE MODE");
     rc = p2d_slot_create(&o, &s, &e);
     T_EQ_INT(rc, P2D_ESOURCE);
     T_CHECK(s == NULL);
@@ -352,7 +342,7 @@ static void test_lock_conflict(void)
      * for it before the holder ever runs. The same lock_timeout_error()
      * reports both cases.
      */
-    sql_ok(blocker, "ROLLBACK");
+    it_pg_ok(blocker, "ROLLBACK");
     PQfinish(blocker);
 
     /* an invalid job id is refused before touching the server */
@@ -368,9 +358,9 @@ int main(void)
     admin = connect_sql();
     if (!admin)
         return t_done();
-    sql_ok(admin, "DROP TABLE IF EXISTS t1");
-    sql_ok(admin, "CREATE TABLE t1 (id int PRIMARY KEY, v int)");
-    sql_ok(admin, "INSERT INTO t1 SELECT g, g * 2 FROM generate_series(1, 100) g");
+    it_pg_ok(admin, "DROP TABLE IF EXISTS t1");
+    it_pg_ok(admin, "CREATE TABLE t1 (id int PRIMARY KEY, v int)");
+    it_pg_ok(admin, "INSERT INTO t1 SELECT g, g * 2 FROM generate_series(1, 100) g");
     test_connect_errors();
     test_xid_holders();
     test_cut();
