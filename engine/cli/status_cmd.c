@@ -84,8 +84,8 @@ static json_t *tables_json(const struct p2d_state_plan *plan)
             const struct p2d_state_range *rg = &plan->ranges[r];
 
             if (rg->table_id != t->table_id || (unsigned)rg->status > P2D_RANGE_DONE ||
-                (rg->kind == P2D_RANGE_CHANGES && rg->status == P2D_RANGE_DONE))
-                continue; /* as p2d_state_range_counts */
+                !p2d_state_range_counted(rg))
+                continue;
             counts[rg->status]++;
             if (rg->status == P2D_RANGE_DONE)
                 rows += rg->rows;

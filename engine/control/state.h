@@ -214,8 +214,16 @@ int p2d_state_unfinished_ranges(struct p2d_state *st, struct p2d_state_range **r
     __attribute__((warn_unused_result));
 void p2d_state_ranges_free(struct p2d_state_range *ranges, size_t n);
 
-/* Counts of ranges per status, over the whole plan, without CHANGES
- * ranges left DONE (nothing to read; a reopened one counts). */
+/* Whether a range counts in progress and status: every range but a
+ * CHANGES range left DONE (it has nothing to read; a reopened one counts).
+ * p2d_state_range_counts applies the same rule. */
+static inline bool p2d_state_range_counted(const struct p2d_state_range *r)
+{
+    return !(r->kind == P2D_RANGE_CHANGES && r->status == P2D_RANGE_DONE);
+}
+
+/* Counts of ranges per status, over the whole plan, of the ranges
+ * p2d_state_range_counted counts. */
 int p2d_state_range_counts(struct p2d_state *st, int64_t counts[3])
     __attribute__((warn_unused_result));
 

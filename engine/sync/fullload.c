@@ -619,8 +619,7 @@ static int load_plan(struct fl *fl)
         r->range_id = sr->range_id;
         r->kind = sr->kind;
         r->status = sr->status;
-        /* a CHANGES range left DONE has nothing to read: not shown */
-        if (!(sr->kind == P2D_RANGE_CHANGES && sr->status == P2D_RANGE_DONE))
+        if (p2d_state_range_counted(sr))
             r->t->nranges++;
         if (sr->status == P2D_RANGE_DONE && sr->kind == P2D_RANGE_ROWS) {
             r->t->ndone_before++;
