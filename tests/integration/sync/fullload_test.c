@@ -78,6 +78,24 @@ static void setup_source(void)
     it_pg_ok(src, "ANALYZE");
 }
 
+/* argv of a full load of the source into dest with state, in 20000-row
+ * ranges over 2 readers; slow: throttled to 60000 rows/s, so that a
+ * signal lands in the middle. */
+#define LOAD_ARGS 16
+static void load_args(const char **argv, const char *dest, const char *state, bool slow)
+{
+    const char *args[LOAD_ARGS] = {"sync",        "--mode",
+                                   "schema,full", "--source",
+                                   src_conninfo,  "--dest",
+                                   dest,          "--state",
+                                   state,         "--readers",
+                                   "2",           "--rows-per-range",
+                                   "20000",       slow ? "--rows-per-sec" : NULL,
+                                   "60000",       NULL};
+
+    memcpy(argv, args, sizeof(args));
+}
+
 static int count_lines_with(const char *text, const char *needle)
 {
     int n = 0;
@@ -268,15 +286,12 @@ int main(void)
 
     /* 3. kill -9 in the middle, then rerun */
     {
-        const char *slow[] = {"sync",       "--mode",         "schema,full", "--source",
-                              src_conninfo, "--dest",         dest2,         "--state",
-                              state2,       "--readers",      "2",           "--rows-per-range",
-                              "20000",      "--rows-per-sec", "60000",       NULL};
-        const char *fast[] = {
-            "sync",    "--mode", "schema,full", "--source", src_conninfo,       "--dest", dest2,
-            "--state", state2,   "--readers",   "2",        "--rows-per-range", "20000",  NULL};
+        const char *slow[LOAD_ARGS], *fast[LOAD_ARGS];
         unsigned char done[4096] = {0}, seen[4096] = {0};
         int n, ndone = 0, wrong = 0;
+
+        load_args(slow, dest2, state2, true);
+        load_args(fast, dest2, state2, false);
 
         snprintf(log, sizeof(log), "%s/run3a.log", tmpdir);
         rc = it_run_pg2doris(slow, log, "reading range", 1000, SIGKILL);
@@ -345,14 +360,10 @@ int main(void)
     /* 3b. killed, then VACUUM FULL moves rows between block ranges with
      * their old xmin: the rerun sees the rewrite and reads all of t_int */
     {
-        const char *slow[] = {"sync",       "--mode",         "schema,full", "--source",
-                              src_conninfo, "--dest",         dest2b,        "--state",
-                              state2b,      "--readers",      "2",           "--rows-per-range",
-                              "20000",      "--rows-per-sec", "60000",       NULL};
-        const char *fast[] = {
-            "sync",    "--mode", "schema,full", "--source", src_conninfo,       "--dest", dest2b,
-            "--state", state2b,  "--readers",   "2",        "--rows-per-range", "20000",  NULL};
+        const char *slow[LOAD_ARGS], *fast[LOAD_ARGS];
 
+        load_args(slow, dest2b, state2b, true);
+        load_args(fast, dest2b, state2b, false);
         snprintf(log, sizeof(log), "%s/run3c.log", tmpdir);
         rc = it_run_pg2doris(slow, log, "reading range", 1000, SIGKILL);
         T_EQ_INT(rc, 128 + SIGKILL);
@@ -376,12 +387,11 @@ int main(void)
 
     /* 4. SIGINT: stops, keeps the state, exits 8, leaves no slot */
     {
-        const char *slow[] = {"sync",       "--mode",         "schema,full", "--source",
-                              src_conninfo, "--dest",         dest4,         "--state",
-                              state4,       "--readers",      "2",           "--rows-per-range",
-                              "20000",      "--rows-per-sec", "60000",       NULL};
+        const char *slow[LOAD_ARGS];
         unsigned char done[4096] = {0};
         int n, ndone = 0;
+
+        load_args(slow, dest4, state4, true);
 
         snprintf(log, sizeof(log), "%s/run4.log", tmpdir);
         rc = it_run_pg2doris(slow, log, "reading range", 500, SIGINT);
