@@ -45,7 +45,6 @@
 enum p2d_plan_strategy {
     P2D_PLAN_AUTO,  /* ctid ranges when possible (PG14+, heap), else key ranges */
     P2D_PLAN_KEY,   /* key ranges when the key is usable, else as AUTO */
-    P2D_PLAN_CTID,  /* the same as AUTO: ctid ranges when possible */
     P2D_PLAN_WHOLE, /* one range per leaf */
 };
 

@@ -272,7 +272,6 @@ int main(void)
         {"int_pk", k_id, 1, P2D_PLAN_KEY, P2D_PLAN_M_INT_STEPS, 10, 1, NULL},
         {"int_pk", k_id, 1, P2D_PLAN_AUTO, P2D_PLAN_M_CTID, 5, 1, NULL},
         {"int_pk", k_id, 1, P2D_PLAN_KEY, P2D_PLAN_M_INT_STEPS, 10, 1, "v % 2 = 0"},
-        {"int_pk", k_id, 1, P2D_PLAN_CTID, P2D_PLAN_M_CTID, 5, 1, NULL},
         {"comp_pk", k_ab, 2, P2D_PLAN_KEY, P2D_PLAN_M_NTILE, 5, 1, NULL},
         {"text_pk", k_t, 1, P2D_PLAN_KEY, P2D_PLAN_M_HISTOGRAM, 5, 1, NULL},
         {"uuid_pk", k_id, 1, P2D_PLAN_KEY, P2D_PLAN_M_HISTOGRAM, 5, 1, NULL},
